@@ -15,20 +15,34 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   {
-    files: ['src/core/**', 'src/steps/**', 'src/remote/**', 'src/pki/**', 'src/pgconf/**', 'src/verify/**', 'src/topologies/**'],
+    files: [
+      'src/core/**',
+      'src/steps/**',
+      'src/remote/**',
+      'src/pki/**',
+      'src/pgconf/**',
+      'src/verify/**',
+      'src/topologies/**',
+    ],
     rules: { 'no-restricted-imports': ['error', inkOnlyInViews] },
   },
   {
@@ -46,7 +60,12 @@ export default tseslint.config(
   },
   {
     files: ['src/screens/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'ssh2', message: 'ssh2 is used only inside src/remote.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'ssh2', message: 'ssh2 is used only inside src/remote.' }] },
+      ],
+    },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -58,5 +58,7 @@ export class BugError extends PghardenError {
 export function toPghardenError(err: unknown): PghardenError {
   if (PghardenError.is(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new BugError('bug', message, 'rerun with --verbose and report it with the run journal', { cause: err });
+  return new BugError('bug', message, 'rerun with --verbose and report it with the run journal', {
+    cause: err,
+  });
 }

@@ -97,7 +97,9 @@ export const poolerSchema = z
 
 export const inventorySchema = z
   .object({
-    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'cluster names are letters, digits, ".", "_" and "-"'),
+    cluster: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'cluster names are letters, digits, ".", "_" and "-"'),
     topology: z.enum(TOPOLOGIES),
     network: z.array(cidr).min(1, 'at least one CIDR is needed for hba rules'),
     auth: z.enum(AUTH_MODES).optional(),
@@ -131,7 +133,10 @@ export const inventorySchema = z
       })
       .strict()
       .optional(),
-    pki: z.object({ dir: z.string().min(1).optional() }).strict().optional(),
+    pki: z
+      .object({ dir: z.string().min(1).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -19,7 +19,9 @@ export interface InventoryIssue {
 export class InventoryError extends UsageError {
   readonly issues: InventoryIssue[];
   constructor(file: string, issues: InventoryIssue[]) {
-    const lines = issues.map((i) => `  ${i.file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ''}${i.message}`);
+    const lines = issues.map(
+      (i) => `  ${i.file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ''}${i.message}`,
+    );
     super(
       'inventory.invalid',
       `inventory ${file} is not valid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
@@ -43,15 +45,22 @@ function fieldName(path: readonly PathKey[]): string {
   );
 }
 
-/** Position of the YAML node at `path` (or of the key `key` inside it), falling back to the nearest parent. */
-function locate(doc: Document, lines: LineCounter, path: readonly PathKey[], key?: string): { line: number; col: number } {
+/**
+ * Position of the YAML key or item at `path` (the key's line reads better than the value's for a
+ * block value), falling back to the nearest parent that exists.
+ */
+function locate(doc: Document, lines: LineCounter, path: readonly PathKey[]): { line: number; col: number } {
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-    if (depth === path.length && key !== undefined && isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-      const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
-      if (range) return lines.linePos(range[0]);
+    const last = path[depth - 1];
+    if (depth > 0 && typeof last === 'string') {
+      const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last);
+        if (pair && isScalar(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]);
+      }
+      continue;
     }
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
     if (range) return lines.linePos(range[0]);
   }
@@ -67,16 +76,23 @@ function zodIssueToInventoryIssue(
   const path = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
-      const pos = locate(doc, lines, path, key);
-      return { file, line: pos.line, column: pos.col, field: fieldName([...path, key]), message: 'unknown key' };
+      const pos = locate(doc, lines, [...path, key]);
+      return {
+        file,
+        line: pos.line,
+        column: pos.col,
+        field: fieldName([...path, key]),
+        message: 'unknown key',
+      };
     });
   }
   const pos = locate(doc, lines, path);
   let message = issue.message;
-  if (issue.code === 'invalid_value' && path.at(-1) === 'topology') {
-    message = `unknown topology (expected one of: ${TOPOLOGIES.join(', ')})`;
-  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+  const missing = !doc.hasIn(path);
+  if (missing && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) {
     message = 'required';
+  } else if (issue.code === 'invalid_value' && path.at(-1) === 'topology') {
+    message = `unknown topology (expected one of: ${TOPOLOGIES.join(', ')})`;
   }
   return [{ file, line: pos.line, column: pos.col, field: fieldName(path), message }];
 }
@@ -121,7 +137,8 @@ function semanticIssues(inv: Inventory, file: string, doc: Document, lines: Line
     if (inv.topology === 'pgd' && node.role !== undefined && !pgdRole) {
       at(['nodes', i, 'role'], `topology pgd takes role data or witness, not ${node.role}`);
     }
-    if (inv.topology !== 'pgd' && pgdRole) at(['nodes', i, 'role'], `role ${node.role} belongs to topology pgd`);
+    if (inv.topology !== 'pgd' && pgdRole)
+      at(['nodes', i, 'role'], `role ${node.role} belongs to topology pgd`);
     if (node.role === 'monitor' && inv.topology !== 'pg_auto_failover') {
       at(['nodes', i, 'role'], 'role monitor belongs to topology pg_auto_failover');
     }
@@ -137,7 +154,9 @@ function semanticIssues(inv: Inventory, file: string, doc: Document, lines: Line
 
 /** Resolve paths in the inventory relative to the inventory file, and ~ to the operator's home. */
 function resolvePaths(inv: Inventory, baseDir: string): Inventory {
-  const ssh = <T extends { identityFile?: string | undefined; knownHosts?: string | undefined } | undefined>(s: T): T =>
+  const ssh = <T extends { identityFile?: string | undefined; knownHosts?: string | undefined } | undefined>(
+    s: T,
+  ): T =>
     s === undefined
       ? s
       : {
@@ -162,8 +181,8 @@ export function parseInventory(text: string, file: string): Inventory {
       file,
       doc.errors.map((e) => ({
         file,
-        line: e.linePos?.[0].line ?? 1,
-        column: e.linePos?.[0].col ?? 1,
+        line: lines.linePos(e.pos[0]).line,
+        column: lines.linePos(e.pos[0]).col,
         field: '',
         message: `YAML: ${e.message.split('\n')[0] ?? e.code}`,
       })),
@@ -171,12 +190,17 @@ export function parseInventory(text: string, file: string): Inventory {
   }
   const data: unknown = doc.toJS();
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new InventoryError(file, [{ file, line: 1, column: 1, field: '', message: 'expected a YAML mapping' }]);
+    throw new InventoryError(file, [
+      { file, line: 1, column: 1, field: '', message: 'expected a YAML mapping' },
+    ]);
   }
   const parsed = inventorySchema.safeParse(data);
   if (!parsed.success) {
     const issues = parsed.error.issues.flatMap((i) => zodIssueToInventoryIssue(file, doc, lines, i));
-    throw new InventoryError(file, issues.sort((a, b) => a.line - b.line || a.column - b.column));
+    throw new InventoryError(
+      file,
+      issues.sort((a, b) => a.line - b.line || a.column - b.column),
+    );
   }
   const semantic = semanticIssues(parsed.data, file, doc, lines);
   if (semantic.length > 0) throw new InventoryError(file, semantic);
@@ -190,7 +214,11 @@ export async function loadInventory(path: string): Promise<LoadedInventory> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new UsageError('inventory.unreadable', `cannot read inventory ${path}: ${reason}`, 'pass -i with the path of an inventory YAML, or create one with `pgharden init`');
+    throw new UsageError(
+      'inventory.unreadable',
+      `cannot read inventory ${path}: ${reason}`,
+      'pass -i with the path of an inventory YAML, or create one with `pgharden init`',
+    );
   }
   return { path: file, inventory: parseInventory(text, path) };
 }

@@ -7,7 +7,11 @@ export function homeDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** `~` and `~/x` → the operator's home; other paths resolved against `base` (default cwd). */
-export function expandHome(path: string, base: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+export function expandHome(
+  path: string,
+  base: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (path === '~') return homeDir(env);
   if (path.startsWith('~/')) return join(homeDir(env), path.slice(2));
   return isAbsolute(path) ? path : resolve(base, path);

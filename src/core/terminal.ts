@@ -1,5 +1,6 @@
 // Wizard or headless? Pure: bin passes process.env and the TTY flags; nothing else reads them.
-const truthy = (v: string | undefined): boolean => v !== undefined && !['', '0', 'false'].includes(v.toLowerCase());
+const truthy = (v: string | undefined): boolean =>
+  v !== undefined && !['', '0', 'false'].includes(v.toLowerCase());
 
 export interface TerminalMode {
   ui: 'wizard' | 'headless';

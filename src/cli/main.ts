@@ -1,0 +1,117 @@
+// Command-line surface (SPEC §3). Thin: parse flags, call the engine, pick a view, return an exit code.
+import { Command, CommanderError, Option } from 'commander';
+import { report } from './report-error.js';
+import type { CliIo, GlobalOptions } from './io.js';
+import { detectMode } from '../core/terminal.js';
+import { UsageError, type ExitCode } from '../core/errors.js';
+
+export const VERSION = '0.1.0';
+
+function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('pgharden')
+    .description(
+      'Harden the connections of a PostgreSQL cluster over SSH: TLS everywhere, SCRAM or certificate auth, safe pg_hba.conf, and proof that it worked.',
+    )
+    .version(VERSION)
+    .option('--json', 'print one JSON event per line; the last line is a summary')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .option('--verbose', 'more detail on stderr')
+    .option('--state-dir <dir>', 'where run journals and reports go (default $XDG_STATE_HOME/pgharden)')
+    .option('--yes', 'do not ask; take the plan as shown')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use and save them to known_hosts')
+    .option('--secrets <file>', 'YAML map role → password (must be mode 0600)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError('(run pgharden --help for usage)');
+
+  program
+    .command('audit')
+    .description(
+      'read-only: connect to every node, report findings with severity and the fix pgharden would apply',
+    )
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (SPEC §5)')
+    .action(async (opts: { inventory: string }, cmd: Command) => {
+      const { auditCommand } = await import('./audit.js');
+      setExit(
+        await auditCommand({
+          inventoryPath: opts.inventory,
+          global: cmd.optsWithGlobals<GlobalOptions>(),
+          io,
+        }),
+      );
+    });
+
+  program
+    .command('init')
+    .description('write an inventory from flags or from ~/.ssh/config')
+    .option('-o, --out <file>', 'where to write it', 'inventory.yaml')
+    .option('--cluster <name>', 'cluster name', 'main')
+    .addOption(
+      new Option('--topology <topology>', 'cluster topology')
+        .choices(['streaming', 'pg_auto_failover', 'pgpool', 'pgdog', 'pgd'])
+        .default('streaming'),
+    )
+    .option('--network <cidr...>', 'CIDRs that hba rules allow (clients, peers)')
+    .option(
+      '--node <spec...>',
+      'a node as NAME=HOST[:ROLE]; repeatable (the first is the primary unless roles are given)',
+    )
+    .option(
+      '--from-ssh-config [pattern]',
+      'take nodes from the Host entries of ~/.ssh/config (optionally matching a glob)',
+    )
+    .option('--ssh-config <file>', 'ssh config to read (default ~/.ssh/config)')
+    .option('--from-pg-autoctl <host>', 'read a pg_auto_failover formation from its monitor')
+    .option('--ssh-user <user>', 'SSH login user for every node')
+    .option('--identity-file <file>', 'SSH private key for every node')
+    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
+    .option('--os-user <user>', 'PostgreSQL OS user on the nodes', 'postgres')
+    .option('--force', 'overwrite an existing file')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const { initCommand } = await import('./init.js');
+      setExit(await initCommand(opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit (bin sets process.exitCode). */
+export async function main(argv: string[], io: CliIo): Promise<ExitCode> {
+  let code: ExitCode = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  if (argv.length === 0) {
+    const mode = detectMode(io.env, io, {});
+    program.outputHelp({ error: true });
+    io.stderr.write(
+      mode.ui === 'wizard'
+        ? '\nThe interactive wizard is not part of this version yet; use the commands above.\n'
+        : `\nNo command given and no wizard (${mode.why}): pass a command.\n`,
+    );
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      return 2;
+    }
+    return report(err, io.stderr);
+  }
+  return code;
+}
+
+export function usageError(message: string, hint?: string): UsageError {
+  return new UsageError('usage', message, hint);
+}

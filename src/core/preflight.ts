@@ -1,0 +1,169 @@
+// Preflight: connect to every node in parallel and gather the facts of SPEC §4 screen 3. Read-only.
+import { X509Certificate } from 'node:crypto';
+import { posix } from 'node:path';
+import type { RemoteSession } from '../remote/types.js';
+import { psqlQueries, type PgConnection } from '../remote/psql.js';
+import { choosePostmaster, DISCOVER_SCRIPT, parseDiscovery } from './discover.js';
+import { PghardenError } from './errors.js';
+import type {
+  CertFacts,
+  HbaRuleRow,
+  NodeFacts,
+  PostgresFacts,
+  ReplicationSenderRow,
+  SettingRow,
+  WalReceiverRow,
+} from './facts.js';
+import type { InventoryNode } from './inventory-schema.js';
+import { PREFLIGHT_QUERIES } from './preflight-queries.js';
+import { redactConninfo } from './redact.js';
+
+export const DEFAULT_OS_USER = 'postgres';
+export const DEFAULT_SUPERUSER = 'postgres';
+
+function problem(code: string, message: string): { code: string; message: string } {
+  return { code, message };
+}
+
+export function certFacts(path: string, pem: string, now = new Date()): CertFacts {
+  const cert = new X509Certificate(pem);
+  const notAfter = new Date(cert.validTo);
+  return {
+    path,
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+    sha256: cert.fingerprint256,
+    sans: (cert.subjectAltName ?? '').split(/,\s*/).filter(Boolean),
+  };
+}
+
+async function gatherPostgres(
+  session: RemoteSession,
+  node: InventoryNode,
+  osUser: string,
+  signal: AbortSignal | undefined,
+): Promise<{ pg: PostgresFacts } | { problem: { code: string; message: string } }> {
+  const discovery = await session.exec('sh -s', { stdin: DISCOVER_SCRIPT, asUser: osUser, signal });
+  if (discovery.code !== 0) {
+    return {
+      problem: problem(
+        'pg.discovery-failed',
+        `could not look for PostgreSQL as ${osUser}: ${discovery.stderr.trim()}`,
+      ),
+    };
+  }
+  const { postmasters } = parseDiscovery(discovery.stdout);
+  const chosen = choosePostmaster(postmasters, { dataDir: node.pg?.dataDir, port: node.pg?.port });
+  if ('problem' in chosen)
+    return { problem: problem('pg.not-running', `${chosen.problem} (OS user ${osUser})`) };
+  const pm = chosen.postmaster;
+  const conn: PgConnection = {
+    osUser,
+    superuser: node.pg?.superuser ?? DEFAULT_SUPERUSER,
+    socketDir: node.pg?.socketDir ?? pm.socketDir,
+    port: node.pg?.port ?? pm.port,
+    binDir: node.pg?.binDir ?? pm.binDir,
+  };
+  const rows = await psqlQueries(session, conn, PREFLIGHT_QUERIES, { signal });
+  // psqlQueries returns untyped JSON rows; the column names come from PREFLIGHT_QUERIES.
+  const rowsOf = <T>(key: keyof typeof PREFLIGHT_QUERIES): T[] => (rows[key] ?? []) as unknown as T[];
+  const server = rowsOf<{ version: string; version_num: number; standby: boolean; started_at: string }>(
+    'server',
+  )[0];
+  if (server === undefined) throw new Error('psql returned no server row');
+  const settings: Record<string, SettingRow> = {};
+  for (const row of rowsOf<SettingRow>('settings')) settings[row.name] = row;
+  const setting = (name: string): string => settings[name]?.setting ?? '';
+
+  const dataDir = setting('data_directory') || pm.dataDir;
+  const hbaFile = setting('hba_file');
+  const hbaText = (await session.readFile(hbaFile, { asUser: osUser, signal })).toString('utf8');
+
+  let serverCert: CertFacts | undefined;
+  let serverCertError: string | undefined;
+  const certPath = setting('ssl_cert_file');
+  if (setting('ssl') === 'on' && certPath !== '') {
+    const abs = posix.isAbsolute(certPath) ? certPath : posix.join(dataDir, certPath);
+    try {
+      serverCert = certFacts(abs, (await session.readFile(abs, { asUser: osUser, signal })).toString('utf8'));
+    } catch (err) {
+      serverCertError = `cannot read server certificate ${abs}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  const primaryConninfo = setting('primary_conninfo');
+  const receiver = rowsOf<WalReceiverRow>('walReceiver')[0];
+  const socketDirs = setting('unix_socket_directories');
+  return {
+    pg: {
+      version: server.version,
+      versionNum: server.version_num,
+      role: server.standby ? 'standby' : 'primary',
+      pid: pm.pid,
+      dataDir,
+      configFile: setting('config_file'),
+      hbaFile,
+      identFile: setting('ident_file'),
+      port: Number(setting('port')) || conn.port,
+      socketDir: socketDirs.split(',')[0]?.trim() || conn.socketDir,
+      binDir: conn.binDir ?? pm.binDir,
+      libpqVersion: pm.psqlVersion,
+      settings: Object.fromEntries(
+        Object.entries(settings).map(([k, v]) => [
+          k,
+          k === 'primary_conninfo' ? { ...v, setting: redactConninfo(v.setting) } : v,
+        ]),
+      ),
+      md5Roles: rowsOf<{ name: string; can_login: boolean }>('md5Roles').map((r) => ({
+        name: r.name,
+        canLogin: r.can_login,
+      })),
+      hbaRules: rowsOf<HbaRuleRow>('hbaRules'),
+      hbaText,
+      settingErrors: rowsOf<PostgresFacts['settingErrors'][number]>('settingErrors'),
+      replicationSenders: rowsOf<ReplicationSenderRow>('replicationSenders'),
+      walReceiver: receiver && {
+        ...receiver,
+        conninfo: receiver.conninfo && redactConninfo(receiver.conninfo),
+      },
+      primaryConninfo: primaryConninfo === '' ? undefined : redactConninfo(primaryConninfo),
+      serverCert,
+      serverCertError,
+      startedAt: server.started_at,
+    },
+  };
+}
+
+/** Facts of one connected node. PostgreSQL problems become `pgProblem`; SSH problems are the caller's. */
+export async function gatherNodeFacts(
+  session: RemoteSession,
+  node: InventoryNode,
+  connectMs: number,
+  signal?: AbortSignal,
+): Promise<NodeFacts> {
+  const started = performance.now();
+  const osUser = node.pg?.osUser ?? DEFAULT_OS_USER;
+  let result: Awaited<ReturnType<typeof gatherPostgres>>;
+  try {
+    result = await gatherPostgres(session, node, osUser, signal);
+  } catch (err) {
+    if (!PghardenError.is(err) || err.code.startsWith('ssh.')) throw err;
+    result = { problem: problem(err.code, err.message) };
+  }
+  return {
+    node: node.name,
+    host: node.host,
+    ssh: {
+      user: session.target.user,
+      fingerprint: session.hostKey.fingerprint,
+      keyType: session.hostKey.keyType,
+      connectMs: Math.round(connectMs),
+    },
+    osUser,
+    access: session.target.user === osUser ? 'same-user' : 'sudo',
+    pg: 'pg' in result ? result.pg : undefined,
+    pgProblem: 'problem' in result ? result.problem : undefined,
+    ms: Math.round(performance.now() - started),
+  };
+}

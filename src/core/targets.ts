@@ -1,0 +1,34 @@
+// Inventory node → SSH target input: node settings override the top-level ssh block (SPEC §5).
+import type { Inventory, InventoryNode, SshSettings } from './inventory-schema.js';
+
+export interface SshTargetInput {
+  node: string;
+  host: string;
+  user?: string | undefined;
+  port?: number | undefined;
+  identityFile?: string | undefined;
+  knownHosts?: string | undefined;
+  proxyJump?: string | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export function effectiveSsh(inventory: Inventory, own: SshSettings | undefined): SshSettings {
+  return { ...inventory.ssh, ...own };
+}
+
+export function nodeTargetInput(
+  inventory: Inventory,
+  node: Pick<InventoryNode, 'name' | 'host' | 'ssh'>,
+): SshTargetInput {
+  const ssh = effectiveSsh(inventory, node.ssh);
+  return {
+    node: node.name,
+    host: node.host,
+    user: ssh.user,
+    port: ssh.port,
+    identityFile: ssh.identityFile,
+    knownHosts: ssh.knownHosts,
+    proxyJump: ssh.proxyJump,
+    timeoutMs: ssh.timeoutMs,
+  };
+}
