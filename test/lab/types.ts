@@ -31,6 +31,9 @@ export interface LabPooler {
   keyFile: string;
   pidFile: string;
   logFile: string;
+  /** sshd's pid file and log for the pooler host. */
+  sshdPidFile: string;
+  sshdLog: string;
 }
 
 export interface Lab {

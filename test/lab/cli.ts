@@ -1,0 +1,108 @@
+// `npm run lab -- up streaming|pg_auto_failover|pgpool [--nodes N]`, `down [VARIANT|all]`, `status`, `demo`.
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { installPackages } from './install.js';
+import { down, downAll, isUp, readLab, up } from './lab.js';
+import { VARIANTS, isVariant } from './paths.js';
+import type { LabVariant } from './types.js';
+
+const USAGE = `usage: tsx test/lab/cli.ts <command>
+  up streaming|pg_auto_failover|pgpool [--nodes N]   fresh lab (streaming: N = 2..9, default 3)
+  down [VARIANT|all]                                 stop by pid and remove (default: all)
+  status                                             JSON: every variant, up or not, with its paths
+  demo                                               install, up streaming, run \`pgharden audit\` on it`;
+
+class UsageError extends Error {}
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function variantArg(arg: string | undefined): LabVariant {
+  if (arg === undefined || !isVariant(arg)) throw new UsageError(`expected one of ${VARIANTS.join(', ')}`);
+  return arg;
+}
+
+function nodesFlag(args: string[]): number | undefined {
+  const i = args.indexOf('--nodes');
+  if (i === -1) return undefined;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n)) throw new UsageError('--nodes needs a number');
+  return n;
+}
+
+async function status(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const v of VARIANTS) {
+    const lab = await readLab(v);
+    out[v] =
+      lab === undefined
+        ? { up: false }
+        : {
+            up: await isUp(v),
+            upMs: lab.upMs,
+            inventory: lab.inventoryPath,
+            identityFile: lab.identityFile,
+            knownHosts: lab.knownHostsPath,
+            secrets: lab.secretsPath,
+            nodes: lab.nodes.map((n) => ({ name: n.name, host: n.host, role: n.role, osUser: n.osUser })),
+            poolers: lab.poolers.map((p) => ({ name: p.name, host: p.host, port: p.port, osUser: p.osUser })),
+          };
+  }
+  return out;
+}
+
+async function demo(): Promise<number> {
+  const bin = 'dist/pgharden.mjs';
+  if (!existsSync(bin)) throw new UsageError(`${bin} is missing: run \`npm run demo\` (it builds first)`);
+  await installPackages({ log: say });
+  const lab = await up('streaming', { log: say });
+  say(
+    `lab: ${lab.nodes.length}-node streaming cluster up (deliberately insecure). ` +
+      `Inventory ${lab.inventoryPath}, key ${lab.identityFile}, known_hosts ${lab.knownHostsPath}, secrets ${lab.secretsPath}`,
+  );
+  say(`lab: running node ${bin} audit -i ${lab.inventoryPath}`);
+  const r = await execa('node', [bin, 'audit', '-i', lab.inventoryPath], { stdio: 'inherit', reject: false });
+  return r.exitCode ?? 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = '', ...rest] = argv;
+  switch (command) {
+    case 'up': {
+      const variant = variantArg(rest[0]);
+      const nodes = nodesFlag(rest);
+      const lab = await up(variant, { ...(nodes === undefined ? {} : { nodes }), log: say });
+      process.stdout.write(
+        `${JSON.stringify({ variant, inventory: lab.inventoryPath, nodes: lab.nodes.length })}\n`,
+      );
+      return 0;
+    }
+    case 'down': {
+      const which = rest[0] ?? 'all';
+      if (which === 'all') await downAll();
+      else await down(variantArg(which));
+      return 0;
+    }
+    case 'status':
+      process.stdout.write(`${JSON.stringify(await status(), null, 2)}\n`);
+      return 0;
+    case 'demo':
+      return demo();
+    default:
+      throw new UsageError(command === '' ? 'no command' : `unknown command ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      say(`lab: ${e.message}\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      say(e instanceof Error ? e.message : String(e));
+      process.exitCode = 1;
+    }
+  },
+);
