@@ -17,7 +17,12 @@ await build({
     js: [
       '#!/usr/bin/env node',
       "import { createRequire as __pgh_createRequire } from 'node:module';",
+      "import { fileURLToPath as __pgh_fileURLToPath } from 'node:url';",
+      "import { dirname as __pgh_dirname } from 'node:path';",
       'const require = __pgh_createRequire(import.meta.url);',
+      // CommonJS dependencies (ssh2) look for optional native addons relative to __dirname.
+      'const __filename = __pgh_fileURLToPath(import.meta.url);',
+      'const __dirname = __pgh_dirname(__filename);',
     ].join('\n'),
   },
   logLevel: 'warning',

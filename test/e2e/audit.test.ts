@@ -2,7 +2,7 @@
 // PostgreSQL 15, the bundled CLI as a child process.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,14 @@ function findingIds(events: JsonEvent[], node?: string): string[] {
     .map((e) => e['finding'] as { id: string; node: string })
     .filter((f) => node === undefined || f.node === node)
     .map((f) => f.id);
+}
+
+/** Listen on an ephemeral port of `host`; rejects (instead of hanging) when the address is taken. */
+function listen(server: Server, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve((server.address() as AddressInfo).port));
+  });
 }
 
 beforeAll(async () => {
@@ -197,18 +205,28 @@ describe('SSH trust and failures', () => {
 
   describe('unreachable nodes', () => {
     let silent: Server;
+    let silentPort: number;
+    const sockets = new Set<Socket>();
     beforeAll(async () => {
       // Accepts TCP and never speaks SSH: only the handshake timeout ends the wait.
-      silent = createServer(() => undefined);
-      await new Promise<void>((resolve) => silent.listen(22, '127.0.1.98', resolve));
+      silent = createServer((socket) => void sockets.add(socket));
+      silentPort = await listen(silent, '127.0.1.98');
     });
-    afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    afterAll(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
 
     it('reports refused and silent nodes within their timeout; the others are still audited', async () => {
       const inv = await variantInventory('unreachable', (i) => {
         const nodes = i['nodes'] as Record<string, unknown>[];
         nodes.push({ name: 'gone', host: '127.0.1.99', role: 'standby' });
-        nodes.push({ name: 'silent', host: '127.0.1.98', role: 'standby', ssh: { timeoutMs: 1500 } });
+        nodes.push({
+          name: 'silent',
+          host: '127.0.1.98',
+          role: 'standby',
+          ssh: { port: silentPort, timeoutMs: 1500 },
+        });
       });
       const run = await runCli(['audit', '-i', inv, '--json']);
       const events = jsonEvents(run.stdout);
@@ -227,6 +245,7 @@ describe('SSH trust and failures', () => {
 
 describe('malformed inventories', () => {
   let listener: Server;
+  let port = 0;
   let connections = 0;
   beforeAll(async () => {
     // Every bad inventory points its nodes here: a connection would prove something was contacted.
@@ -234,51 +253,53 @@ describe('malformed inventories', () => {
       connections++;
       s.destroy();
     });
-    await new Promise<void>((resolve) => listener.listen(22, '127.0.1.97', resolve));
+    port = await listen(listener, '127.0.1.97');
   });
   afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
 
-  const base = [
-    'cluster: broken',
-    'topology: streaming',
-    'network: [127.0.0.0/8]',
-    'nodes:',
-    '  - name: a',
-    '    host: 127.0.1.97',
-    '  - name: b',
-    '    host: 127.0.1.97',
-    '    pg: { port: 5433 }',
-  ].join('\n');
+  const base = (): string =>
+    [
+      'cluster: broken',
+      'topology: streaming',
+      'network: [127.0.0.0/8]',
+      'nodes:',
+      '  - name: a',
+      '    host: 127.0.1.97',
+      '  - name: b',
+      '    host: 127.0.1.97',
+      '    pg: { port: 5433 }',
+      `ssh: { port: ${port} }`,
+    ].join('\n');
 
   it.each([
     [
       'bad YAML',
-      base.replace('network: [127.0.0.0/8]', 'network: [127.0.0.0/8'),
+      () => base().replace('network: [127.0.0.0/8]', 'network: [127.0.0.0/8'),
       /bad-yaml\.yaml:4:\d+: YAML:/,
     ],
     [
       'unknown topology',
-      base.replace('topology: streaming', 'topology: patroni'),
+      () => base().replace('topology: streaming', 'topology: patroni'),
       /unknown-topology\.yaml:2:1: topology: unknown topology/,
     ],
     [
       'duplicate node names',
-      base.replace('name: b', 'name: a'),
+      () => base().replace('name: b', 'name: a'),
       /duplicate-node-names\.yaml:7:\d+: nodes\[1\]\.name: duplicate node name "a"/,
     ],
     [
       'missing host',
-      base.replace('    host: 127.0.1.97\n    pg', '    pg'),
+      () => base().replace('    host: 127.0.1.97\n    pg', '    pg'),
       /missing-host\.yaml:7:\d+: nodes\[1\]\.host: required/,
     ],
     [
       'bad CIDR',
-      base.replace('127.0.0.0/8', '127.0.0.0/40'),
+      () => base().replace('127.0.0.0/8', '127.0.0.0/40'),
       /bad-cidr\.yaml:3:\d+: network\[0\]: not a CIDR/,
     ],
   ])('%s → exit 2 with file:line:field, nothing contacted', async (name, text, message) => {
     const path = join(work, `${name.replace(/ /g, '-').toLowerCase()}.yaml`);
-    await writeFile(path, text);
+    await writeFile(path, text());
     const run = await runCli(['audit', '-i', path]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
@@ -288,7 +309,7 @@ describe('malformed inventories', () => {
 
   it('sanity: the same inventory, once valid, does contact the listener', async () => {
     const path = join(work, 'valid.yaml');
-    await writeFile(path, `${base}\n    ssh: { timeoutMs: 1000 }\n`);
+    await writeFile(path, base().replace('ssh: {', 'ssh: { timeoutMs: 1000,'));
     await runCli(['audit', '-i', path, '--json']);
     expect(connections).toBeGreaterThan(0);
   });
