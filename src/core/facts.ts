@@ -92,7 +92,7 @@ export interface NodeFacts {
   access: 'same-user' | 'sudo';
   pg: PostgresFacts | undefined;
   /** Why `pg` is missing (not running, several clusters, psql failed). */
-  pgProblem: { code: string; message: string } | undefined;
+  pgProblem: { code: string; message: string; hint?: string | undefined } | undefined;
   ms: number;
 }
 

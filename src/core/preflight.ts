@@ -21,8 +21,10 @@ import { redactConninfo } from './redact.js';
 export const DEFAULT_OS_USER = 'postgres';
 export const DEFAULT_SUPERUSER = 'postgres';
 
-function problem(code: string, message: string): { code: string; message: string } {
-  return { code, message };
+type Problem = NonNullable<NodeFacts['pgProblem']>;
+
+function problem(code: string, message: string, hint?: string): Problem {
+  return { code, message, ...(hint !== undefined ? { hint } : {}) };
 }
 
 export function certFacts(path: string, pem: string, now = new Date()): CertFacts {
@@ -44,7 +46,7 @@ async function gatherPostgres(
   node: InventoryNode,
   osUser: string,
   signal: AbortSignal | undefined,
-): Promise<{ pg: PostgresFacts } | { problem: { code: string; message: string } }> {
+): Promise<{ pg: PostgresFacts } | { problem: Problem }> {
   const discovery = await session.exec('sh -s', { stdin: DISCOVER_SCRIPT, asUser: osUser, signal });
   if (discovery.code !== 0) {
     return {
@@ -149,7 +151,7 @@ export async function gatherNodeFacts(
     result = await gatherPostgres(session, node, osUser, signal);
   } catch (err) {
     if (!PghardenError.is(err) || err.code.startsWith('ssh.')) throw err;
-    result = { problem: problem(err.code, err.message) };
+    result = { problem: problem(err.code, err.message, err.hint) };
   }
   return {
     node: node.name,

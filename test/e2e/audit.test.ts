@@ -126,6 +126,67 @@ describe('audit on the insecure streaming lab', () => {
   });
 });
 
+describe('reaching PostgreSQL through sudo and discovery', () => {
+  it('audits through a NOPASSWD sudo user, discovering data dir, port and socket from the running server', async () => {
+    const inv = await variantInventory('sudo-discover', (i) => {
+      sshBlock(i)['user'] = lab.sudoUsers.nopasswd;
+      for (const node of i['nodes'] as Record<string, unknown>[]) {
+        delete node['ssh'];
+        const pg = node['pg'] as Record<string, unknown>;
+        node['pg'] = { osUser: pg['osUser'], superuser: 'postgres' };
+      }
+    });
+    const run = await runCli(['audit', '-i', inv, '--json']);
+    const events = jsonEvents(run.stdout);
+    expect(failures(events)).toEqual({});
+    for (const node of lab.nodes)
+      expect(findingIds(events, node.name)).toEqual(expect.arrayContaining(['ssl.off', 'hba.md5']));
+    expect(run.code).toBe(3);
+  });
+
+  it('feeds the sudo password on stdin when sudo asks for one, and says which variable is missing otherwise', async () => {
+    const inv = await variantInventory('sudo-password', (i) => {
+      sshBlock(i)['user'] = lab.sudoUsers.withPassword.user;
+      for (const node of i['nodes'] as Record<string, unknown>[]) delete node['ssh'];
+    });
+    const withPassword = await runCli(['audit', '-i', inv, '--json'], {
+      PGHARDEN_SUDO_PASSWORD: lab.sudoUsers.withPassword.password,
+    });
+    const events = jsonEvents(withPassword.stdout);
+    expect(failures(events)).toEqual({});
+    expect(findingIds(events)).toContain('ssl.off');
+    expect(withPassword.stdout + withPassword.stderr).not.toContain(lab.sudoUsers.withPassword.password);
+
+    const without = await runCli(['audit', '-i', inv, '--json']);
+    const found = jsonEvents(without.stdout)
+      .filter((e) => e.type === 'finding')
+      .map((e) => e['finding'] as { id: string; message: string; node: string; fix: string });
+    for (const node of lab.nodes) {
+      const f = found.find((x) => x.node === node.name);
+      expect(f?.id).toBe('sudo.password-required');
+      expect(f?.message).toMatch(/sudo/);
+      expect(f?.fix).toContain('PGHARDEN_SUDO_PASSWORD');
+    }
+    expect(without.code).toBe(3);
+  });
+
+  it('reports a node whose PostgreSQL is not where the inventory says', async () => {
+    const inv = await variantInventory('wrong-datadir', (i) => {
+      const first = (i['nodes'] as Record<string, unknown>[])[0] as Record<string, Record<string, unknown>>;
+      first['pg'] = { ...first['pg'], dataDir: '/nonexistent/data', port: undefined };
+    });
+    const run = await runCli(['audit', '-i', inv, '--json']);
+    const events = jsonEvents(run.stdout);
+    const f = events.find(
+      (e) => e.type === 'finding' && (e['finding'] as { node: string }).node === lab.nodes[0]?.name,
+    );
+    expect(f?.['finding']).toMatchObject({ id: 'pg.not-running', severity: 'critical' });
+    expect((f?.['finding'] as { message: string }).message).toMatch(
+      /no running PostgreSQL server with data directory \/nonexistent\/data/,
+    );
+  });
+});
+
 describe('SSH trust and failures', () => {
   it('refuses an unknown host key, naming its SHA256 fingerprint', async () => {
     const empty = join(work, 'known_hosts.empty');
