@@ -1,4 +1,5 @@
 // Contract between the engine and the SSH layer. The engine never imports ssh2; it sees these types.
+import type { PghardenError } from '../core/errors.js';
 
 /** Where and how to reach one node over SSH, after inventory + ~/.ssh/config resolution. */
 export interface SshTarget {
@@ -25,17 +26,25 @@ export interface HostKeyInfo {
   keyType: string;
   /** OpenSSH form: SHA256:<base64 without padding> */
   fingerprint: string;
+  /** Key types known_hosts does have for this host (an unknown key of another type: worth saying). */
+  otherKnownKeyTypes?: string[] | undefined;
 }
 
 /** What to do with a host key that known_hosts does not know. A changed key is always refused. */
 export type UnknownHostKeyDecision = 'reject' | 'accept-once' | 'accept-and-save';
-export type UnknownHostKeyPolicy = 'reject' | 'accept-and-save' | ((info: HostKeyInfo) => Promise<UnknownHostKeyDecision>);
+export type UnknownHostKeyPolicy =
+  'reject' | 'accept-and-save' | ((info: HostKeyInfo) => Promise<UnknownHostKeyDecision>);
 
 export interface Secrets {
   /** Passphrase for an encrypted SSH key file; undefined when there is none to give. */
   keyPassphrase?: (file: string) => Promise<string | undefined>;
   /** sudo password for `sudo -S -p ''` (fed on stdin, never a pty) when `sudo -n` says one is required. */
   sudoPassword?: (node: string, user: string) => Promise<string | undefined>;
+  /** Answers to keyboard-interactive prompts (one per prompt), or undefined to skip that method. */
+  keyboardInteractive?: (
+    node: string,
+    prompts: { prompt: string; echo: boolean }[],
+  ) => Promise<string[] | undefined>;
 }
 
 export interface ExecOptions {
@@ -70,4 +79,9 @@ export interface RemoteSession {
   /** Upload to a temp file in the same directory, then rename into place with owner and mode. */
   writeFileAtomic(path: string, content: string | Buffer, options: WriteFileOptions): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Settles once the connection is gone: undefined after close(), the error (ssh.disconnected) when
+   * it dropped. Never rejects, so nobody has to handle it.
+   */
+  readonly closed: Promise<PghardenError | undefined>;
 }
