@@ -186,7 +186,9 @@ export function auditNode(outcome: NodeOutcome, inventory: Inventory): Finding[]
         severity: 'critical',
         node: facts.node,
         message: facts.pgProblem?.message ?? 'PostgreSQL could not be inspected',
-        fix: facts.pgProblem?.hint ?? 'set pg.dataDir / pg.port / pg.osUser in the inventory, or start the server',
+        fix:
+          facts.pgProblem?.hint ??
+          'set pg.dataDir / pg.port / pg.osUser in the inventory, or start the server',
       },
     ];
   }

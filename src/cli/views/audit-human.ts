@@ -17,7 +17,10 @@ export function auditProgressView(stderr: NodeJS.WritableStream, style: Style) {
         stderr.write(`${style('green', '✓')} ${event.node} ${event.summary}\n`);
         break;
       case 'node:failed':
-        stderr.write(`${style('red', '✗')} ${event.node}: ${event.error.message}\n`);
+        // Remote errors already name their node; don't say it twice.
+        stderr.write(
+          `${style('red', '✗')} ${event.error.message.startsWith(`${event.node}:`) ? '' : `${event.node}: `}${event.error.message}\n`,
+        );
         if (event.error.hint) stderr.write(`  → ${event.error.hint}\n`);
         break;
       default:
@@ -43,7 +46,7 @@ export function renderAuditReport(
   exitCode: number,
 ): void {
   out.write(
-    `${style('bold', `pgharden audit — ${inventory.cluster}`)} (${inventory.topology}, ${inventory.nodes.length} nodes)\n\n`,
+    `${style('bold', `pgharden audit — ${inventory.cluster}`)} (${inventory.topology}, ${inventory.nodes.length} node${inventory.nodes.length === 1 ? '' : 's'})\n\n`,
   );
   for (const o of outcomes) {
     out.write(`${style('bold', nodeLine(o))}\n`);
