@@ -8,7 +8,7 @@ import type { EventBus, Finding } from './events.js';
 import type { NodeOutcome } from './facts.js';
 import type { Inventory } from './inventory-schema.js';
 import { gatherNodeFacts } from './preflight.js';
-import { nodeTargetInput } from './targets.js';
+import { effectiveSsh, nodeTargetInput } from './targets.js';
 
 export interface ConnectOptions {
   hostKeys: UnknownHostKeyPolicy;
@@ -51,7 +51,10 @@ export async function preflightAll(
           keyType: session.hostKey.keyType,
           ms: Math.round(connectMs),
         });
-        const facts = await gatherNodeFacts(session, node, connectMs, signal);
+        const facts = await gatherNodeFacts(session, node, connectMs, {
+          sudo: effectiveSsh(inventory, node.ssh).sudo,
+          signal,
+        });
         bus.emit({
           type: 'preflight:done',
           node: node.name,

@@ -142,13 +142,23 @@ export async function gatherNodeFacts(
   session: RemoteSession,
   node: InventoryNode,
   connectMs: number,
-  signal?: AbortSignal,
+  options: { sudo?: boolean | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<NodeFacts> {
   const started = performance.now();
   const osUser = node.pg?.osUser ?? DEFAULT_OS_USER;
   let result: Awaited<ReturnType<typeof gatherPostgres>>;
   try {
-    result = await gatherPostgres(session, node, osUser, signal);
+    if (options.sudo === false && session.target.user !== osUser) {
+      result = {
+        problem: problem(
+          'ssh.sudo-disabled',
+          `SSH user ${session.target.user} is not the PostgreSQL OS user ${osUser}, and the inventory says sudo: false`,
+          `log in as ${osUser} (ssh.user) or allow sudo (ssh.sudo: true)`,
+        ),
+      };
+    } else {
+      result = await gatherPostgres(session, node, osUser, options.signal);
+    }
   } catch (err) {
     if (!PghardenError.is(err) || err.code.startsWith('ssh.')) throw err;
     result = { problem: problem(err.code, err.message, err.hint) };

@@ -1,16 +1,6 @@
 // Inventory node → SSH target input: node settings override the top-level ssh block (SPEC §5).
+import type { TargetInput } from '../remote/ssh-config.js';
 import type { Inventory, InventoryNode, SshSettings } from './inventory-schema.js';
-
-export interface SshTargetInput {
-  node: string;
-  host: string;
-  user?: string | undefined;
-  port?: number | undefined;
-  identityFile?: string | undefined;
-  knownHosts?: string | undefined;
-  proxyJump?: string | undefined;
-  timeoutMs?: number | undefined;
-}
 
 export function effectiveSsh(inventory: Inventory, own: SshSettings | undefined): SshSettings {
   return { ...inventory.ssh, ...own };
@@ -19,7 +9,7 @@ export function effectiveSsh(inventory: Inventory, own: SshSettings | undefined)
 export function nodeTargetInput(
   inventory: Inventory,
   node: Pick<InventoryNode, 'name' | 'host' | 'ssh'>,
-): SshTargetInput {
+): TargetInput {
   const ssh = effectiveSsh(inventory, node.ssh);
   return {
     node: node.name,

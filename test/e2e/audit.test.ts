@@ -144,6 +144,16 @@ describe('reaching PostgreSQL through sudo and discovery', () => {
     expect(run.code).toBe(3);
   });
 
+  it('does not use sudo when the inventory says sudo: false', async () => {
+    const inv = await variantInventory('sudo-off', (i) => {
+      Object.assign(sshBlock(i), { user: lab.sudoUsers.nopasswd, sudo: false });
+      for (const node of i['nodes'] as Record<string, unknown>[]) delete node['ssh'];
+    });
+    const run = await runCli(['audit', '-i', inv, '--json']);
+    const ids = findingIds(jsonEvents(run.stdout));
+    expect(ids).toEqual(lab.nodes.map(() => 'ssh.sudo-disabled'));
+  });
+
   it('feeds the sudo password on stdin when sudo asks for one, and says which variable is missing otherwise', async () => {
     const inv = await variantInventory('sudo-password', (i) => {
       sshBlock(i)['user'] = lab.sudoUsers.withPassword.user;
