@@ -149,3 +149,30 @@ export function quoteAuthToken(value: string, forceQuote = false): string {
   const needsQuote = forceQuote || value === '' || /[\s,#"]/.test(value);
   return needsQuote ? `"${value.replace(/"/g, '""')}"` : value;
 }
+
+export const INCLUDE_DIRECTIVES = ['include', 'include_if_exists', 'include_dir'] as const;
+
+/** `include`/`include_if_exists`/`include_dir` lines (PostgreSQL 16+); not followed. */
+export interface AuthInclude {
+  readonly line: number;
+  readonly directive: (typeof INCLUDE_DIRECTIVES)[number];
+  readonly path: string;
+}
+
+/**
+ * What pg_hba.conf and pg_ident.conf records have in common: blank, comment-only and include
+ * lines. Undefined: a record for the file's own parser.
+ */
+export function classifyCommonRecord(
+  record: AuthRecord,
+  line: number,
+): { kind: 'blank' | 'comment' } | { kind: 'include'; include: AuthInclude } | undefined {
+  const { fields, commentAt } = record;
+  if (fields.length === 0) return { kind: commentAt === undefined ? 'blank' : 'comment' };
+  const directive = INCLUDE_DIRECTIVES.find((d) => d === fields[0]?.[0]?.text);
+  const path = fields[1]?.[0]?.text;
+  if (directive !== undefined && fields.length === 2 && path !== undefined) {
+    return { kind: 'include', include: { line, directive, path } };
+  }
+  return undefined;
+}

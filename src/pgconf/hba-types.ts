@@ -1,4 +1,5 @@
 // Types of the pg_hba.conf model (kept apart so the record parser and the model do not import each other).
+import type { AuthInclude } from './auth-tokenize.js';
 import type { Eol } from './lines.js';
 
 export const HBA_CONNECTION_TYPES = [
@@ -66,11 +67,7 @@ export interface HbaRule {
 }
 
 /** `include`, `include_if_exists`, `include_dir` records (PostgreSQL 16+); not followed. */
-export interface HbaInclude {
-  readonly line: number;
-  readonly directive: 'include' | 'include_if_exists' | 'include_dir';
-  readonly path: string;
-}
+export type HbaInclude = AuthInclude;
 
 export interface HbaParseError {
   readonly id: 'hba.unparseable';

@@ -1,6 +1,6 @@
 // pg_hba.conf as a list of physical lines that serializes back byte for byte, with the parsed rule on
 // each rule's first line. Grammar and error texts follow src/backend/libpq/hba.c (PostgreSQL 13–17).
-import { quoteAuthToken, tokenizeAuthLines } from './auth-tokenize.js';
+import { classifyCommonRecord, quoteAuthToken, tokenizeAuthLines } from './auth-tokenize.js';
 import type { AuthRecord } from './auth-tokenize.js';
 import { parseRecordFields } from './hba-record.js';
 import type {
@@ -27,8 +27,6 @@ export type {
   HbaRule,
   HbaToken,
 } from './hba-types.js';
-
-const INCLUDE_DIRECTIVES = ['include', 'include_if_exists', 'include_dir'] as const;
 
 export function parseHba(text: string): HbaFile {
   return hbaFromLines(splitPhysicalLines(text));
@@ -66,13 +64,9 @@ type RecordEntry =
   | { kind: 'error'; error: HbaParseError };
 
 function classifyRecord(record: AuthRecord, line: number): RecordEntry {
+  const common = classifyCommonRecord(record, line);
+  if (common !== undefined) return common;
   const { fields, commentAt } = record;
-  if (fields.length === 0) return { kind: commentAt === undefined ? 'blank' : 'comment' };
-  const directive = INCLUDE_DIRECTIVES.find((d) => d === fields[0]?.[0]?.text);
-  const path = fields[1]?.[0]?.text;
-  if (directive !== undefined && fields.length === 2 && path !== undefined) {
-    return { kind: 'include', include: { line, directive, path } };
-  }
   const comment = commentAt === undefined ? undefined : record.logical.slice(commentAt + 1).trim();
   const parsed = parseRecordFields(fields);
   if ('error' in parsed)

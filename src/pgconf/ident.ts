@@ -1,7 +1,7 @@
 // pg_ident.conf: `map-name system-username database-username` records, tokenized like pg_hba.conf
 // (hba.c parse_ident_line, check_ident_usermap), every physical line kept for a byte-exact round trip.
-import { quoteAuthToken, tokenizeAuthLines } from './auth-tokenize.js';
-import type { AuthRecord, AuthToken } from './auth-tokenize.js';
+import { classifyCommonRecord, quoteAuthToken, tokenizeAuthLines } from './auth-tokenize.js';
+import type { AuthInclude, AuthRecord, AuthToken } from './auth-tokenize.js';
 import { anyOf, regexTest } from './hba-match.js';
 import type { Tri } from './hba-match.js';
 import { appendPhysicalLines, assertSingleLine, joinPhysicalLines, splitPhysicalLines } from './lines.js';
@@ -25,11 +25,7 @@ export interface IdentMapping {
   readonly comment?: string;
 }
 
-export interface IdentInclude {
-  readonly line: number;
-  readonly directive: 'include' | 'include_if_exists' | 'include_dir';
-  readonly path: string;
-}
+export type IdentInclude = AuthInclude;
 
 export interface IdentParseError {
   readonly id: 'ident.unparseable';
@@ -57,8 +53,6 @@ export interface IdentFile {
   readonly includes: readonly IdentInclude[];
   readonly errors: readonly IdentParseError[];
 }
-
-const INCLUDE_DIRECTIVES = ['include', 'include_if_exists', 'include_dir'] as const;
 
 export function parseIdent(text: string): IdentFile {
   return identFromLines(splitPhysicalLines(text));
@@ -94,13 +88,9 @@ type Classified =
   | { kind: 'error'; error: IdentParseError };
 
 function classify(record: AuthRecord, line: number): Classified {
+  const common = classifyCommonRecord(record, line);
+  if (common !== undefined) return common;
   const { fields, commentAt } = record;
-  if (fields.length === 0) return { kind: commentAt === undefined ? 'blank' : 'comment' };
-  const directive = INCLUDE_DIRECTIVES.find((d) => d === fields[0]?.[0]?.text);
-  const path = fields[1]?.[0]?.text;
-  if (directive !== undefined && fields.length === 2 && path !== undefined) {
-    return { kind: 'include', include: { line, directive, path } };
-  }
   const error = (message: string): Classified => ({
     kind: 'error',
     error: { id: 'ident.unparseable', line, message },

@@ -1,5 +1,6 @@
 // postgresql.conf (and postgresql.auto.conf) as physical lines that serialize back byte for byte,
 // parsed with the grammar of guc-file.l: `name [=] value [# comment]`, one setting per line.
+import { INCLUDE_DIRECTIVES } from './auth-tokenize.js';
 import { deescapeGucString, lexGucLine, quoteGucString } from './guc-lex.js';
 import type { GucToken } from './guc-lex.js';
 import { appendPhysicalLines, joinPhysicalLines, oneLine, splitPhysicalLines } from './lines.js';
@@ -52,7 +53,6 @@ export interface ConfFile {
   readonly errors: readonly ConfParseError[];
 }
 
-const INCLUDE_DIRECTIVES = ['include', 'include_if_exists', 'include_dir'] as const;
 const VALUE_KINDS = new Set(['id', 'string', 'integer', 'real', 'unquoted-string']);
 
 export function parseConf(text: string): ConfFile {
