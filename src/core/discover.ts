@@ -4,26 +4,32 @@
 /**
  * Prints one tab-separated line per running postmaster of the current OS user:
  *   postmaster <pid> <exe> <cwd> <port> <socketDir> <psql --version>
- * A postmaster is a postgres process whose parent is not the same postgres binary; its cwd is the
- * data directory, and postmaster.pid lines 4 and 5 are its port and first socket directory.
+ * A postmaster is a postgres process whose parent is not a postgres process; its cwd is the data
+ * directory, and postmaster.pid lines 4 and 5 are its port and first socket directory. With
+ * PGH_DATADIR set and its postmaster.pid naming a live postgres, that one is reported without
+ * scanning /proc. The scan costs a fixed handful of processes, not a few per running process
+ * (a readlink per pid made discovery ~300 ms on a busy host).
  */
 export const DISCOVER_SCRIPT = String.raw`
-set -u
-me=$(id -un)
-echo "whoami	$me"
-for d in /proc/[0-9]*; do
-  exe=$(readlink "$d/exe" 2>/dev/null) || continue
-  case "$exe" in */postgres) ;; *) continue ;; esac
-  pid=\${d#/proc/}
-  ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$d/status" 2>/dev/null)
-  pexe=$(readlink "/proc/$ppid/exe" 2>/dev/null || true)
-  [ "$pexe" = "$exe" ] && continue
-  cwd=$(readlink "$d/cwd" 2>/dev/null) || continue
+echo "whoami	$(id -un)"
+report() {
+  cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 0
   port=$(sed -n 4p "$cwd/postmaster.pid" 2>/dev/null)
   sock=$(sed -n 5p "$cwd/postmaster.pid" 2>/dev/null)
-  bindir=\${exe%/postgres}
-  psqlv=$("$bindir/psql" --version 2>/dev/null || true)
-  printf 'postmaster\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pid" "$exe" "$cwd" "$port" "$sock" "$psqlv"
+  psqlv=$("$(dirname "$2")/psql" --version 2>/dev/null || true)
+  printf 'postmaster\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$cwd" "$port" "$sock" "$psqlv"
+}
+if [ -n "$PGH_DATADIR" ] && [ -r "$PGH_DATADIR/postmaster.pid" ]; then
+  pid=$(sed -n 1p "$PGH_DATADIR/postmaster.pid")
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+  case "$exe" in */postgres) report "$pid" "$exe"; exit 0 ;; esac
+fi
+cands=$(ls -l /proc/[0-9]*/exe 2>/dev/null | sed -n 's|.* /proc/\([0-9]*\)/exe -> \(.*/postgres\)$|\1|p' | tr '\n' ' ')
+[ -n "$cands" ] || exit 0
+files=""
+for p in $cands; do files="$files /proc/$p/status"; done
+for pid in $(awk -v cands=" $cands" '/^PPid:/ { split(FILENAME, f, "/"); if (index(cands, " " $2 " ") == 0) print f[3] }' $files 2>/dev/null); do
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) && report "$pid" "$exe"
 done
 `;
 

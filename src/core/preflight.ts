@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { posix } from 'node:path';
 import type { RemoteSession } from '../remote/types.js';
 import { psqlQueries, type PgConnection } from '../remote/psql.js';
+import { shellQuote } from '../remote/shell.js';
 import { choosePostmaster, DISCOVER_SCRIPT, parseDiscovery } from './discover.js';
 import { PghardenError } from './errors.js';
 import type {
@@ -47,7 +48,12 @@ async function gatherPostgres(
   osUser: string,
   signal: AbortSignal | undefined,
 ): Promise<{ pg: PostgresFacts } | { problem: Problem }> {
-  const discovery = await session.exec('sh -s', { stdin: DISCOVER_SCRIPT, asUser: osUser, signal });
+  const dataDirHint = node.pg?.dataDir === undefined ? '' : `PGH_DATADIR=${shellQuote(node.pg.dataDir)} `;
+  const discovery = await session.exec(`${dataDirHint}sh -s`, {
+    stdin: DISCOVER_SCRIPT,
+    asUser: osUser,
+    signal,
+  });
   if (discovery.code !== 0) {
     return {
       problem: problem(
