@@ -7,6 +7,11 @@ import { UsageError, type ExitCode } from '../core/errors.js';
 
 export const VERSION = '0.1.0';
 
+/** Repeatable option (`--host a --host b`); not variadic, so it cannot swallow positional FILEs. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const program = new Command('pgharden')
     .description(
@@ -73,6 +78,91 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { initCommand } = await import('./init.js');
       setExit(await initCommand(opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+
+  const certs = program
+    .command('certs')
+    .description('the cluster CA and its certificates: issue, inspect, lint, revoke (SPEC §6)');
+  certs
+    .command('issue')
+    .description(
+      'create (or reuse) the CA and issue a server certificate per node and client certificates per role',
+    )
+    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .option('--out <dir>', 'output directory (default: the cluster PKI dir)')
+    .option('--client <role>', 'also issue a client certificate for ROLE (repeatable)', collect, [])
+    .addOption(
+      new Option('--key-type <type>', 'key algorithm')
+        .choices(['p256', 'p384', 'rsa3072', 'rsa4096'])
+        .default('p256'),
+    )
+    .option('--days <n>', 'validity of leaf certificates in days', '365')
+    .option(
+      '--ca-passphrase-file <file>',
+      'encrypt a new CA key (or decrypt the existing one) with this passphrase',
+    )
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const { certsIssueCommand } = await import('./certs-issue.js');
+      setExit(await certsIssueCommand(opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+  certs
+    .command('inspect')
+    .description(
+      'show certificates: subject, SANs, key, signature, validity, issuer, serial, fingerprint, EKU',
+    )
+    .argument('<files...>', 'PEM certificate or chain files')
+    .action(async (files: string[], _opts: Record<string, unknown>, cmd: Command) => {
+      const { certsInspectCommand } = await import('./certs-inspect.js');
+      setExit(await certsInspectCommand(files, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+  certs
+    .command('lint')
+    .description('check certificates against the rules of SPEC §6; exit 3 when any finding is an error')
+    .argument('<files...>', 'PEM certificate or chain files')
+    .addOption(
+      new Option('--profile <profile>', 'rule set')
+        .choices(['postgres', 'rustls', 'pgdog', 'fips'])
+        .default('postgres'),
+    )
+    .option('--ca <file>', 'CA certificate(s) the chain must verify to')
+    .option('--key <file>', 'private key that must match the certificate')
+    .option('--host <name>', 'name or IP that clients use with sslmode=verify-full (repeatable)', collect, [])
+    .option('--passphrase-file <file>', 'passphrase of an encrypted key')
+    .action(async (files: string[], opts: Record<string, unknown>, cmd: Command) => {
+      const { certsLintCommand } = await import('./certs-lint.js');
+      setExit(await certsLintCommand(files, opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+  certs
+    .command('revoke')
+    .description("add a certificate to the CA's CRL")
+    .argument('<target>', 'certificate file, or a node/role name in the PKI directory')
+    .option('-i, --inventory <file>', 'inventory (its cluster PKI dir holds the CA)')
+    .option('--dir <dir>', 'PKI directory holding root.crt/root.key')
+    .addOption(
+      new Option('--reason <reason>', 'revocation reason')
+        .choices([
+          'unspecified',
+          'keyCompromise',
+          'cACompromise',
+          'affiliationChanged',
+          'superseded',
+          'cessationOfOperation',
+        ])
+        .default('unspecified'),
+    )
+    .option('--ca-passphrase-file <file>', 'passphrase of an encrypted CA key')
+    .action(async (target: string, opts: Record<string, unknown>, cmd: Command) => {
+      const { certsRevokeCommand } = await import('./certs-revoke.js');
+      setExit(await certsRevokeCommand(target, opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+  certs
+    .command('crl')
+    .description("print the CA's certificate revocation list")
+    .option('-i, --inventory <file>', 'inventory (its cluster PKI dir holds the CA)')
+    .option('--dir <dir>', 'PKI directory holding root.crt and root.crl')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const { certsCrlCommand } = await import('./certs-revoke.js');
+      setExit(await certsCrlCommand(opts, cmd.optsWithGlobals<GlobalOptions>(), io));
     });
 
   return program;

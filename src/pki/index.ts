@@ -1,5 +1,5 @@
-// Public API of src/pki: the engine and the CLI import from here. Writing side (issue 4): keys, CA,
-// leaves, the PKI directory and the CRL.
+// Public API of src/pki: the engine and the CLI import from here.
+// Writing side (issue 4): keys, CA, leaves, the PKI directory and the CRL.
 export { KEY_TYPES, isKeyType, generateKeyPair, keyTypeOf, exportPrivateKeyPem } from './keys.js';
 export type { KeyType } from './keys.js';
 export { CA_DAYS, LEAF_DAYS, caSubject, createCa, loadCa, issueLeaf, signedBy, daysLeft } from './ca.js';
@@ -30,3 +30,22 @@ export {
   normalizeSerial,
 } from './crl.js';
 export type { RevocationReason, RevokeResult, CrlInfo, CrlEntryInfo } from './crl.js';
+
+// Reading side (issue 4): import, inspect, lint.
+export { PkiInputError, decodePem, loadSource, toPem } from './pem.js';
+export type { PemSource } from './pem.js';
+export {
+  readCertificates,
+  readCertificateFile,
+  readPrivateKey,
+  keyMatchesCert,
+  assertKeyMatchesCert,
+  describeKey,
+} from './import.js';
+export type { ParsedCert, PrivateKeyInfo, KeyDescription } from './import.js';
+export { certInfo } from './inspect.js';
+export type { CertInfo } from './inspect.js';
+export { lintCertificate, lintKey, inferUsage } from './lint/lint.js';
+export type { LintInput, CertUsage } from './lint/lint.js';
+export { lintFiles } from './lint/files.js';
+export type { LintFilesOptions, LintFilesResult } from './lint/files.js';
