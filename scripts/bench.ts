@@ -1,5 +1,6 @@
 // `npm run bench`: pgharden audit vs the same work as hand-written bash + ssh (one ssh per command, and an
-// OpenSSH ControlMaster per node), side by side on the streaming lab. See docs/benchmarks.md.
+// OpenSSH ControlMaster per node), side by side on the streaming lab; then certificate issuance vs the
+// openssl CLI. See docs/benchmarks.md.
 import { createHash, randomInt } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchArgs } from './bench/args.js';
 import { writeBaseline } from './bench/baseline.js';
 import { writeSocketHook } from './bench/hook.js';
+import { benchPki, formatPki } from './bench/pki.js';
 import { ensureLab, releaseLab, type LabHandle } from './bench/lab.js';
 import { ensureRssSource } from './bench/measure.js';
 import { buildResult, formatTable, type Meta } from './bench/report.js';
@@ -101,8 +103,14 @@ async function main(): Promise<number> {
       foreignConnections: foreign,
     };
     const result = buildResult(meta, records, VARIANTS);
-    process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatTable(result));
-    return result.problems.length > 0 ? 1 : 0;
+    // Certificate issuance needs no lab: CA + 3 server + 4 client certs vs the openssl CLI (issue #4).
+    const pki = await benchPki(args.runs);
+    process.stdout.write(
+      args.json
+        ? `${JSON.stringify({ ...result, pki }, null, 2)}\n`
+        : `${formatTable(result)}\n${formatPki(pki)}`,
+    );
+    return result.problems.length > 0 || pki.problems.length > 0 ? 1 : 0;
   } finally {
     if (handle !== undefined) await releaseLab(handle, args.keepLab, log);
     await rm(tmp, { recursive: true, force: true });
