@@ -4,6 +4,7 @@ import { report } from './report-error.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { detectMode } from '../core/terminal.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
+import { REVOCATION_REASONS } from '../pki/revocation-reasons.js';
 
 export const VERSION = '0.1.0';
 
@@ -139,16 +140,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .option('-i, --inventory <file>', 'inventory (its cluster PKI dir holds the CA)')
     .option('--dir <dir>', 'PKI directory holding root.crt/root.key')
     .addOption(
-      new Option('--reason <reason>', 'revocation reason')
-        .choices([
-          'unspecified',
-          'keyCompromise',
-          'cACompromise',
-          'affiliationChanged',
-          'superseded',
-          'cessationOfOperation',
-        ])
-        .default('unspecified'),
+      new Option('--reason <reason>', 'revocation reason').choices(REVOCATION_REASONS).default('unspecified'),
     )
     .option('--ca-passphrase-file <file>', 'passphrase of an encrypted CA key')
     .action(async (target: string, opts: Record<string, unknown>, cmd: Command) => {

@@ -1,20 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PghardenError } from '../core/errors.js';
 import { createCa, issueLeaf, loadCa, randomSerial, signedBy, type NewCa } from './ca.js';
 import { x509 } from './x509.js';
+import { rejection } from '../../test/helpers/rejection.js';
 
 const DAY = 86_400_000;
 const files = { cert: 'root.crt', key: 'root.key' };
-
-async function rejection(p: Promise<unknown>): Promise<PghardenError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!PghardenError.is(err)) throw new Error(`expected a PghardenError, got ${String(err)}`);
-  return err;
-}
 
 /** The DER INTEGER body of the serial, read by OpenSSL (node's X509Certificate), not by our library. */
 function serialBytes(pem: string): Buffer {

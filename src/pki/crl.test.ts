@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PghardenError } from '../core/errors.js';
 import { createCa, issueLeaf, type Ca } from './ca.js';
 import { describeCrl, normalizeSerial, readCrlFile, revoke } from './crl.js';
 import { issueToDir } from './issue.js';
 import { readCertFile, requireCa } from './store.js';
 import { x509 } from './x509.js';
+import { rejection } from '../../test/helpers/rejection.js';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;
@@ -34,15 +34,6 @@ afterEach(async () => {
 });
 
 const cert = (name: string) => readCertFile(join(dir, `${name}.crt`));
-
-async function rejection(p: Promise<unknown>): Promise<PghardenError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!PghardenError.is(err)) throw new Error(`expected a PghardenError, got ${String(err)}`);
-  return err;
-}
 
 async function openssl(...args: string[]): Promise<{ code: number; out: string }> {
   try {

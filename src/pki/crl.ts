@@ -7,15 +7,9 @@ import { signingAlgorithm } from './keys.js';
 import { CERT_MODE, CRL_FILE, readOptional, requireCa, writeFileAtomic } from './store.js';
 import { x509 } from './x509.js';
 
-export const REVOCATION_REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-] as const;
-export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+import { REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
+
+export { REVOCATION_REASONS, type RevocationReason };
 
 /** nextUpdate distance. A CRL past its nextUpdate makes OpenSSL reject every cert it covers. */
 export const CRL_DAYS = 30;

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PghardenError } from '../core/errors.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import type { LeafSpec } from './ca.js';
 import { revoke } from './crl.js';
 import { issueToDir, planLeaves, sanList, type IssueToDirOptions, type PkiFile } from './issue.js';
 import { readCertFile } from './store.js';
+import { rejection } from '../../test/helpers/rejection.js';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;
@@ -33,15 +33,6 @@ function issue(extra: Partial<IssueToDirOptions> = {}) {
 }
 
 const statuses = (files: PkiFile[]) => Object.fromEntries(files.map((f) => [f.file, f.status]));
-
-async function rejection(p: Promise<unknown>): Promise<PghardenError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!PghardenError.is(err)) throw new Error(`expected a PghardenError, got ${String(err)}`);
-  return err;
-}
 
 /** The real openssl CLI, as an operator would check the files; resolves with its exit code. */
 async function openssl(...args: string[]): Promise<{ code: number; out: string }> {

@@ -1,6 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PghardenError } from '../core/errors.js';
 import {
   exportPrivateKeyPem,
   generateKeyPair,
@@ -10,15 +9,7 @@ import {
   loadPrivateKey,
   signingAlgorithm,
 } from './keys.js';
-
-async function rejection(p: Promise<unknown>): Promise<PghardenError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!PghardenError.is(err)) throw new Error(`expected a PghardenError, got ${String(err)}`);
-  return err;
-}
+import { rejection } from '../../test/helpers/rejection.js';
 
 describe('generateKeyPair', () => {
   it.each([

@@ -2,7 +2,6 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PghardenError } from '../core/errors.js';
 import { createCa } from './ca.js';
 import {
   CERT_MODE,
@@ -13,6 +12,7 @@ import {
   tightenKeyFile,
   writeFileAtomic,
 } from './store.js';
+import { rejection } from '../../test/helpers/rejection.js';
 
 let work: string;
 beforeEach(async () => {
@@ -23,15 +23,6 @@ afterEach(async () => {
 });
 
 const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
-
-async function rejection(p: Promise<unknown>): Promise<PghardenError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!PghardenError.is(err)) throw new Error(`expected a PghardenError, got ${String(err)}`);
-  return err;
-}
 
 describe('ensurePkiDir', () => {
   it('creates the directory (and missing parents) 0700', async () => {
