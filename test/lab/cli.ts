@@ -61,6 +61,15 @@ async function demo(): Promise<number> {
   );
   say(`lab: running node ${bin} audit -i ${lab.inventoryPath}`);
   const r = await execa('node', [bin, 'audit', '-i', lab.inventoryPath], { stdio: 'inherit', reject: false });
+  // Exit 3 is the audit doing its job on a deliberately insecure lab: the demo succeeded.
+  if (r.exitCode === 3) {
+    say(
+      'lab: audit exit 3 = findings of high severity, as expected for this lab. ' +
+        `Next: node ${bin} audit -i ${lab.inventoryPath} --json, or node ${bin} certs issue -i ${lab.inventoryPath}. ` +
+        '`npm run lab -- down all` removes the lab.',
+    );
+    return 0;
+  }
   return r.exitCode ?? 1;
 }
 
