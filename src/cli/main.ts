@@ -51,6 +51,23 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     });
 
   program
+    .command('verify')
+    .description(
+      'prove the hardening live: SQL checks on every node, TLS/auth probes from here and from each peer (exit 3 on any failure)',
+    )
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (SPEC §5)')
+    .action(async (opts: { inventory: string }, cmd: Command) => {
+      const { verifyCommand } = await import('./verify.js');
+      setExit(
+        await verifyCommand({
+          inventoryPath: opts.inventory,
+          global: cmd.optsWithGlobals<GlobalOptions>(),
+          io,
+        }),
+      );
+    });
+
+  program
     .command('init')
     .description('write an inventory from flags or from ~/.ssh/config')
     .option('-o, --out <file>', 'where to write it', 'inventory.yaml')
