@@ -27,6 +27,15 @@ export type EngineEvent =
   | { type: 'step:done'; node: string; step: string; ms: number; skipped?: 'already-done' }
   | { type: 'step:failed'; node: string; step: string; error: { message: string; hint?: string | undefined } }
   | { type: 'verify:row'; node: string; check: string; ok: boolean; value: string }
+  | { type: 'rollback:started'; node: string; steps: string[]; reason: string }
+  | { type: 'rollback:step'; node: string; step: string; ok: boolean }
+  | { type: 'rollback:done'; node: string; ms: number }
+  | {
+      type: 'rollback:failed';
+      node: string;
+      error: { code: string; message: string; hint?: string | undefined };
+    }
+  | { type: 'node:disconnected'; node: string; error: { code: string; message: string } }
   | { type: 'warning'; node?: string | undefined; message: string };
 
 export type EngineListener = (event: EngineEvent) => void;

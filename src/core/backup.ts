@@ -1,0 +1,121 @@
+// Backups on the node itself, next to the file (SPEC §7): `<file>.pgharden-<run-id>.bak`, same owner
+// and mode. Each operation is one remote command, so a dropped connection leaves either the old
+// state or the new one, never half a copy. Paths reach the command line only through shellQuote;
+// file content never does (cp copies it on the node).
+import { FailedError } from './errors.js';
+import { shellQuote } from '../remote/shell.js';
+import type { RemoteSession } from '../remote/types.js';
+
+export interface BackupRecord {
+  path: string;
+  backup: string;
+  /** sha256 of the original content ('' when the file did not exist). */
+  sha256: string;
+  /** Octal permission bits, e.g. 0o640. */
+  mode: number;
+  owner: string;
+  /** false: the step created the file, so restoring means deleting it. */
+  existed: boolean;
+}
+
+export function backupName(path: string, runId: string): string {
+  return `${path}.pgharden-${runId}.bak`;
+}
+
+// $1 file, $2 backup. Exit 3: a different backup with this name exists (never overwrite one).
+const BACKUP_SH = [
+  'set -e',
+  'if [ ! -e "$1" ]; then echo absent; exit 0; fi',
+  'if [ -e "$2" ]; then cmp -s -- "$1" "$2" || exit 3; else cp -p -- "$1" "$2"; fi',
+  'echo present',
+  'stat -c "%U %a" -- "$1"',
+  'sha256sum -- "$2"',
+].join('\n');
+
+// $1 file, $2 backup: copy to a temp name in the same directory, then rename over the file.
+const RESTORE_SH = [
+  'set -e',
+  't=$(mktemp -- "$1.pgharden-restore.XXXXXX")',
+  'cp -p -- "$2" "$t" || { rm -f -- "$t"; exit 1; }',
+  'mv -f -T -- "$t" "$1"',
+  'sha256sum -- "$1"',
+].join('\n');
+
+function sh(script: string, ...args: string[]): string {
+  return ['sh', '-c', script, 'sh', ...args].map(shellQuote).join(' ');
+}
+
+function fail(session: RemoteSession, code: string, message: string, stderr: string): FailedError {
+  const detail = stderr.trim().split('\n').slice(-1)[0] ?? '';
+  return new FailedError(code, `${session.node}: ${message}${detail === '' ? '' : `: ${detail}`}`);
+}
+
+export async function backupFile(
+  session: RemoteSession,
+  path: string,
+  options: { runId: string; asUser?: string | undefined; signal?: AbortSignal | undefined },
+): Promise<BackupRecord> {
+  const backup = backupName(path, options.runId);
+  const r = await session.exec(sh(BACKUP_SH, path, backup), opts(options.asUser, options.signal));
+  if (r.code === 3) {
+    throw new FailedError(
+      'backup.exists',
+      `${session.node}: ${backup} already exists with other content`,
+      'another run used this run id; move that file away or roll that run back first',
+    );
+  }
+  if (r.code !== 0) throw fail(session, 'backup.failed', `could not back up ${path}`, r.stderr);
+  const [state, stat, sum] = r.stdout.trim().split('\n').slice(-3);
+  if (r.stdout.trim().split('\n').at(-1) === 'absent') {
+    return { path, backup, sha256: '', mode: 0, owner: options.asUser ?? '', existed: false };
+  }
+  const [owner, mode] = (stat ?? '').split(' ');
+  const sha256 = (sum ?? '').split(' ')[0] ?? '';
+  if (state !== 'present' || owner === undefined || mode === undefined || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw fail(session, 'backup.bad-output', `unexpected output backing up ${path}`, r.stdout);
+  }
+  return { path, backup, sha256, mode: parseInt(mode, 8), owner, existed: true };
+}
+
+/** Puts the original back byte for byte (checked by sha256 on the node), or deletes a created file. */
+export async function restoreFile(
+  session: RemoteSession,
+  record: BackupRecord,
+  options: { asUser?: string | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<void> {
+  const asUser = options.asUser ?? (record.owner === '' ? undefined : record.owner);
+  if (!record.existed) {
+    const r = await session.exec(`rm -f -- ${shellQuote(record.path)}`, opts(asUser, options.signal));
+    if (r.code !== 0) throw fail(session, 'restore.failed', `could not remove ${record.path}`, r.stderr);
+    return;
+  }
+  const r = await session.exec(sh(RESTORE_SH, record.path, record.backup), opts(asUser, options.signal));
+  if (r.code !== 0) throw fail(session, 'restore.failed', `could not restore ${record.path}`, r.stderr);
+  const sum = r.stdout.trim().split('\n').at(-1)?.split(' ')[0];
+  if (sum !== record.sha256) {
+    throw new FailedError(
+      'restore.mismatch',
+      `${session.node}: ${record.path} does not match its backup after restoring (sha256 ${sum ?? '?'})`,
+      `compare it with ${record.backup} by hand`,
+    );
+  }
+}
+
+export async function removeBackup(
+  session: RemoteSession,
+  record: BackupRecord,
+  options: { asUser?: string | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<void> {
+  if (!record.existed) return;
+  const asUser = options.asUser ?? (record.owner === '' ? undefined : record.owner);
+  const r = await session.exec(`rm -f -- ${shellQuote(record.backup)}`, opts(asUser, options.signal));
+  if (r.code !== 0)
+    throw fail(session, 'backup.remove-failed', `could not remove ${record.backup}`, r.stderr);
+}
+
+function opts(
+  asUser: string | undefined,
+  signal: AbortSignal | undefined,
+): { asUser?: string; signal?: AbortSignal } {
+  return { ...(asUser === undefined ? {} : { asUser }), ...(signal === undefined ? {} : { signal }) };
+}

@@ -1,0 +1,100 @@
+// `pgharden rollback RUN_ID`: undo a run from its journal alone, with fresh sessions — after a
+// finished run, or after a run whose own rollback could not reach a node. Every step that began
+// and was not undone yet is undone (newest first per node); nodes go in reverse order of the run.
+import { UsageError } from '../errors.js';
+import type { EngineEvent } from '../events.js';
+import { Journal, readJournal } from '../journal.js';
+import { emptyPlan, type Step } from '../step.js';
+import { undoNode, type BegunStep } from './undo.js';
+import type { RemoteSession } from '../../remote/types.js';
+
+export interface RollbackRunOptions {
+  stateDir: string;
+  runId: string;
+  sessions: Record<string, RemoteSession>;
+  /** Step definitions by id: their undo runs after the files are restored. Unknown ids: files only. */
+  steps?: Record<string, Step<never>> | undefined;
+  facts?: Record<string, unknown> | undefined;
+  bus: { emit(event: EngineEvent): void };
+  secrets?: Iterable<string> | undefined;
+  afterRollback?: ((node: string, session: RemoteSession, signal: AbortSignal) => Promise<void>) | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export interface RollbackRunResult {
+  runId: string;
+  nodes: Record<string, string[]>;
+  failed: string[];
+}
+
+export async function rollbackRun(options: RollbackRunOptions): Promise<RollbackRunResult> {
+  const { runId, stateDir } = options;
+  const state = await readJournal(stateDir, runId);
+  if (state.rolledBack) throw new UsageError('run.rolled-back', `run ${runId} was already rolled back`);
+  const order: string[] = [];
+  for (const r of state.records) if (r.node !== undefined && !order.includes(r.node)) order.push(r.node);
+  const missing = order.filter((n) => options.sessions[n] === undefined);
+  if (missing.length > 0) {
+    throw new UsageError('run.no-session', `rollback of ${runId} needs a session to ${missing.join(', ')}`);
+  }
+  const journal = await Journal.open(stateDir, runId, options.secrets);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 60_000);
+  const result: RollbackRunResult = { runId, nodes: {}, failed: [] };
+  try {
+    for (const node of [...order].reverse()) {
+      const begun = begunSteps(state.records, node, options);
+      result.nodes[node] = begun.map((b) => b.id).reverse();
+      if (begun.length === 0) continue;
+      const session = options.sessions[node] as RemoteSession;
+      const err = await undoNode({
+        node,
+        session: () => Promise.resolve(session),
+        begun,
+        journal,
+        emit: (e) => options.bus.emit(e),
+        reason: `rollback ${runId}`,
+        signal,
+        afterRollback:
+          options.afterRollback === undefined ? undefined : (s, sig) => options.afterRollback!(node, s, sig),
+      });
+      if (err !== undefined) result.failed.push(node);
+    }
+    if (result.failed.length === 0)
+      await journal.write({ type: 'rollback:done', reason: `rollback ${runId}` });
+  } finally {
+    await journal.close();
+  }
+  return result;
+}
+
+/** Steps of `node` that began and were not undone since, in the order they began, with their backups. */
+function begunSteps(
+  records: Awaited<ReturnType<typeof readJournal>>['records'],
+  node: string,
+  options: RollbackRunOptions,
+): BegunStep[] {
+  const begun: BegunStep[] = [];
+  for (const r of records) {
+    if (r.node !== node || r.step === undefined) continue;
+    if (r.type === 'step:begin') {
+      const plan = emptyPlan();
+      // Only paths are journaled: undo sees the files' paths, not their contents.
+      const files = Array.isArray(r['files']) ? (r['files'] as string[]) : [];
+      plan.files = files.map((path) => ({ path, owner: '', mode: 0, before: '', after: '' }));
+      plan.reload = r['reload'] === true;
+      plan.restart = r['restart'] === true;
+      begun.push({
+        id: r.step,
+        step: options.steps?.[r.step],
+        ctx: { node, runId: options.runId, facts: options.facts?.[node], planned: plan },
+        backups: [],
+      });
+    } else if (r.type === 'backup' && r.backup !== undefined) {
+      begun.findLast((b) => b.id === r.step)?.backups.push(r.backup);
+    } else if (r.type === 'undo:done') {
+      const i = begun.findLastIndex((b) => b.id === r.step);
+      if (i >= 0) begun.splice(i, 1);
+    }
+  }
+  return begun;
+}

@@ -1,0 +1,240 @@
+// The engine: runs each node's steps in order, phase by phase, with the journal written before
+// every action and backups taken before every file change. On a failure or an abort every node
+// this run changed is rolled back (each node undoes its own steps, newest first; nodes of the
+// current phase first, then earlier phases), so exit 4 / 130 means the cluster is as it was: a
+// primary left hardened behind an unhardened standby could break replication.
+// The caller holds the cluster's run lock (run-lock.ts) around runPlan and rollbackRun.
+// `resume RUN_ID` is not built yet: readJournal already gives the done and in-flight steps per node.
+import { backupFile, type BackupRecord } from './backup.js';
+import { BugError, FailedError, InterruptedError, RolledBackError, toPghardenError } from './errors.js';
+import type { EngineEvent } from './events.js';
+import type { Journal } from './journal.js';
+import type { ApplyContext, Step, StepContext } from './step.js';
+import { isDisconnect, undoNode, type BegunStep } from './engine/undo.js';
+import type { RemoteSession } from '../remote/types.js';
+
+export interface NodePlan<F = unknown> {
+  node: string;
+  session: RemoteSession;
+  facts: F;
+  /** Already ordered (the planner resolves `after`). */
+  steps: Step<F>[];
+  /** A fresh session when the first one dropped; without it, a dropped node is left to `rollback RUN_ID`. */
+  reconnect?: (() => Promise<RemoteSession>) | undefined;
+  /** After undoing this node's steps: reload, then check PostgreSQL answers (SPEC §10). */
+  afterRollback?: ((session: RemoteSession, signal: AbortSignal) => Promise<void>) | undefined;
+}
+
+export interface RunPlanOptions {
+  runId: string;
+  nodes: NodePlan<never>[] | NodePlan[];
+  /**
+   * Node names per phase: phases run one after the other, the nodes of a phase in parallel, e.g.
+   * [['pg1'], ['pg2', 'pg3']] = primary first, then the standbys. Default: one node per phase.
+   */
+  phases?: string[][] | undefined;
+  journal: Journal;
+  bus: { emit(event: EngineEvent): void };
+  signal: AbortSignal;
+  /** Budget for the whole rollback, on its own signal (the run's may be aborted already). */
+  rollbackTimeoutMs?: number | undefined;
+}
+
+export interface RunResult {
+  runId: string;
+  nodes: Record<string, { done: string[]; skipped: string[] }>;
+}
+
+interface NodeState {
+  plan: NodePlan;
+  session: RemoteSession;
+  dropped: boolean;
+  begun: BegunStep[];
+  done: string[];
+  skipped: string[];
+}
+
+interface Stop {
+  failure?: { node: string; step: string; error: unknown } | undefined;
+}
+
+export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
+  const { journal, bus, signal, runId } = options;
+  const plans = options.nodes as NodePlan[];
+  const byName = new Map(plans.map((p) => [p.node, p]));
+  const phases = options.phases ?? plans.map((p) => [p.node]);
+  const listed = phases.flat();
+  if (
+    new Set(listed).size !== listed.length ||
+    listed.length !== plans.length ||
+    listed.some((n) => !byName.has(n))
+  ) {
+    throw new BugError(
+      'run.bad-phases',
+      `phases ${JSON.stringify(phases)} do not list every node exactly once`,
+    );
+  }
+  await journal.write({ type: 'run:begin', nodes: listed, phases });
+  const touched: NodeState[][] = [];
+  const stop: Stop = {};
+  for (const phase of phases) {
+    if (stop.failure !== undefined || signal.aborted) break;
+    const states = phase.map((name) => newState(byName.get(name) as NodePlan));
+    touched.push(states);
+    await Promise.all(states.map((s) => runNode(s, options, stop)));
+  }
+  if (stop.failure === undefined && !signal.aborted) {
+    await journal.write({ type: 'run:done' });
+    const nodes: RunResult['nodes'] = {};
+    for (const s of touched.flat()) nodes[s.plan.node] = { done: s.done, skipped: s.skipped };
+    return { runId, nodes };
+  }
+  const reason =
+    stop.failure === undefined
+      ? 'interrupted'
+      : `${stop.failure.node}: ${stop.failure.step} failed: ${toPghardenError(stop.failure.error).message}`;
+  const rbSignal = AbortSignal.timeout(options.rollbackTimeoutMs ?? 60_000);
+  const failedNodes: string[] = [];
+  let firstRollbackError: unknown;
+  for (const states of [...touched].reverse()) {
+    const results = await Promise.all(
+      states.map((s) =>
+        undoNode({
+          node: s.plan.node,
+          session: () => sessionOf(s),
+          begun: s.begun,
+          journal,
+          emit: (e) => bus.emit(e),
+          reason,
+          signal: rbSignal,
+          afterRollback: s.plan.afterRollback,
+        }),
+      ),
+    );
+    results.forEach((r, i) => {
+      if (r === undefined) return;
+      failedNodes.push(states[i]?.plan.node ?? '?');
+      firstRollbackError ??= r;
+    });
+  }
+  const hint = `journal: ${journal.path}`;
+  if (failedNodes.length > 0) {
+    // Neither 4 nor 130: the cluster is *not* as it was. Exit 1 with the way out.
+    throw new FailedError(
+      'rollback.failed',
+      `${reason}; rolling back ${failedNodes.join(', ')} failed: ${toPghardenError(firstRollbackError).message}`,
+      `fix the connection, then run \`pgharden rollback ${runId}\` (${hint})`,
+      { cause: firstRollbackError },
+    );
+  }
+  await journal.write({ type: 'rollback:done', reason });
+  if (stop.failure === undefined) {
+    throw new InterruptedError(
+      'run.interrupted',
+      'stopped by the operator; every changed node was rolled back',
+      hint,
+      {
+        cause: signal.reason,
+      },
+    );
+  }
+  throw new RolledBackError('run.rolled-back', `${reason}; every changed node was rolled back`, hint, {
+    cause: stop.failure.error,
+  });
+}
+
+function newState(plan: NodePlan): NodeState {
+  const s: NodeState = { plan, session: plan.session, dropped: false, begun: [], done: [], skipped: [] };
+  watch(s);
+  return s;
+}
+
+function watch(s: NodeState): void {
+  const session = s.session;
+  void session.closed.then((e) => {
+    if (e !== undefined && s.session === session) s.dropped = true;
+  });
+}
+
+async function sessionOf(s: NodeState): Promise<RemoteSession> {
+  if (!s.dropped || s.plan.reconnect === undefined) return s.session;
+  s.session = await s.plan.reconnect();
+  s.dropped = false;
+  watch(s);
+  return s.session;
+}
+
+/** Runs one node's steps; a failure is recorded in `stop` (so the other nodes stop after their in-flight step). */
+async function runNode(s: NodeState, options: RunPlanOptions, stop: Stop): Promise<void> {
+  const { journal, bus, signal, runId } = options;
+  const node = s.plan.node;
+  for (const step of s.plan.steps) {
+    // Between steps: a started step completes or is undone, a new one does not start.
+    if (stop.failure !== undefined || signal.aborted) return;
+    const t0 = Date.now();
+    const base: StepContext = { node, session: s.session, runId, facts: s.plan.facts, signal };
+    let begun: BegunStep | undefined;
+    try {
+      bus.emit({ type: 'step:started', node, step: step.id });
+      if (!(await step.check(base))) {
+        await journal.write({ type: 'step:skipped', node, step: step.id });
+        s.skipped.push(step.id);
+        bus.emit({ type: 'step:done', node, step: step.id, ms: Date.now() - t0, skipped: 'already-done' });
+        continue;
+      }
+      const planned = step.plan(base);
+      const ctx: ApplyContext = { ...base, planned };
+      // The journal keeps paths and flags, not contents: a file or SQL text may hold a secret.
+      await journal.write({
+        type: 'step:begin',
+        node,
+        step: step.id,
+        files: planned.files.map((f) => f.path),
+        reload: planned.reload,
+        restart: planned.restart,
+      });
+      begun = {
+        step: step,
+        id: step.id,
+        ctx: { node, runId, facts: s.plan.facts, planned },
+        backups: [],
+      };
+      s.begun.push(begun);
+      for (const f of planned.files) {
+        // One backup per file per run: the first holds the original, and undo always goes back to it.
+        if (s.begun.some((b) => b.backups.some((x) => x.path === f.path))) continue;
+        await journal.write({ type: 'backup:begin', node, step: step.id, path: f.path });
+        const b: BackupRecord = await backupFile(s.session, f.path, { runId, asUser: f.owner, signal });
+        begun.backups.push(b);
+        await journal.write({ type: 'backup', node, step: step.id, backup: b });
+      }
+      await journal.write({ type: 'step:apply', node, step: step.id });
+      await step.apply(ctx);
+      await journal.write({ type: 'step:applied', node, step: step.id });
+      if (!(await step.verify(ctx))) {
+        throw new FailedError('step.verify-failed', `${node}: ${step.id} did not take effect`);
+      }
+      await journal.write({ type: 'step:done', node, step: step.id, ms: Date.now() - t0 });
+      s.done.push(step.id);
+      bus.emit({ type: 'step:done', node, step: step.id, ms: Date.now() - t0 });
+    } catch (err) {
+      const e = toPghardenError(err);
+      if (isDisconnect(e) || s.dropped) {
+        s.dropped = true;
+        bus.emit({ type: 'node:disconnected', node, error: { code: e.code, message: e.message } });
+      }
+      // An abort that lands inside a step is an interruption, not a failure of the step (exit 130).
+      if (!signal.aborted) stop.failure ??= { node, step: step.id, error: err };
+      await journal.write({
+        type: 'step:failed',
+        node,
+        step: step.id,
+        error: { code: e.code, message: e.message },
+      });
+      bus.emit({ type: 'step:failed', node, step: step.id, error: { message: e.message, hint: e.hint } });
+      return;
+    }
+  }
+}
+
+export { rollbackRun, type RollbackRunOptions, type RollbackRunResult } from './engine/rollback-run.js';
