@@ -4,6 +4,7 @@ import { EventBus, type EngineEvent } from '../core/events.js';
 import { loadInventory } from '../core/inventory.js';
 import { detectMode } from '../core/terminal.js';
 import { toPghardenError, type ExitCode } from '../core/errors.js';
+import { readSecretsFile } from '../verify/credentials.js';
 import { runVerify } from '../verify/run.js';
 import type { VerifyRow } from '../verify/evaluate.js';
 import type { CliIo, GlobalOptions } from './io.js';
@@ -51,10 +52,13 @@ export async function verifyCommand(args: {
 }): Promise<ExitCode> {
   const { io, global } = args;
   const mode = detectMode(io.env, io, { json: global.json, color: global.color });
-  const secretValues = (): string[] => envSecretValues(io.env);
+  let fileSecrets = new Map<string, string>();
+  const secretValues = (): string[] => [...envSecretValues(io.env), ...fileSecrets.values()];
   const json = global.json === true ? jsonLinesView(io.stdout, secretValues) : undefined;
   try {
     const { inventory } = await loadInventory(args.inventoryPath);
+    // Bad input (secrets file mode, YAML) exits 2 before any connection is made.
+    if (global.secrets !== undefined) fileSecrets = await readSecretsFile(global.secrets);
     const bus = new EventBus();
     const style = makeStyle(mode.color);
     bus.subscribe(json ? json.onEvent : progressView(io.stderr, style));
@@ -64,7 +68,7 @@ export async function verifyCommand(args: {
         secrets: envSecrets(io.env),
       },
       env: io.env,
-      secretsPath: global.secrets,
+      secrets: fileSecrets,
     });
     const failed = result.rows.filter((r) => !r.ok).length;
     if (json) {

@@ -193,12 +193,20 @@ export async function probeNode(
   ctx: ProbeContext,
   emit: (row: VerifyRow) => void,
 ): Promise<void> {
-  const tasks: Promise<VerifyRow | undefined>[] = [
-    ...t.names.map((name) => verifyFull(t, name, ctx)),
-    noTlsRefused(t, ctx),
-    wrongCaRefused(t, ctx),
-    wrongPasswordRefused(t, ctx),
-    otherRoleCertRefused(t, ctx),
+  // A probe that throws (not a refusal: a bug or a local problem) fails its own row, not the run.
+  const guard = (check: string, p: () => Promise<VerifyRow | undefined>): Promise<VerifyRow | undefined> =>
+    p().catch((err: unknown) => ({
+      node: t.node,
+      check,
+      ok: false,
+      value: `probe error: ${err instanceof Error ? err.message : String(err)}`,
+    }));
+  const tasks = [
+    ...t.names.map((name) => guard('probe.verify-full', () => verifyFull(t, name, ctx))),
+    guard('probe.no-tls-refused', () => noTlsRefused(t, ctx)),
+    guard('probe.wrong-ca-refused', () => wrongCaRefused(t, ctx)),
+    guard('probe.wrong-password-refused', () => wrongPasswordRefused(t, ctx)),
+    guard('probe.other-role-cert-refused', () => otherRoleCertRefused(t, ctx)),
   ];
   await Promise.all(
     tasks.map((p) =>

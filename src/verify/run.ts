@@ -11,7 +11,7 @@ import { expandHome, pkiDir } from '../core/paths.js';
 import { DEFAULT_SUPERUSER } from '../core/preflight.js';
 import type { RemoteSession } from '../remote/types.js';
 import { createCa } from '../pki/ca.js';
-import { loginCredential, readSecretsFile, resolveCredentials } from './credentials.js';
+import { loginCredential, resolveCredentials } from './credentials.js';
 import { certExpiryRow, type VerifyRow } from './evaluate.js';
 import { peerProbes } from './peer.js';
 import { probeNode, sanNames, type ProbeContext } from './probes.js';
@@ -20,8 +20,8 @@ import { pgConnectionOf, queryRows, type QueryContext } from './queries.js';
 export interface VerifyOptions {
   connect: ConnectOptions;
   env: NodeJS.ProcessEnv;
-  /** --secrets FILE (YAML role → password, 0600). */
-  secretsPath?: string | undefined;
+  /** Role → password from --secrets (see readSecretsFile). */
+  secrets?: Map<string, string> | undefined;
   probeTimeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -65,11 +65,7 @@ export async function runVerify(
   bus: EventBus,
   options: VerifyOptions,
 ): Promise<VerifyResult> {
-  // Bad input (secrets file mode, YAML) exits 2 before any connection is made.
-  const secrets =
-    options.secretsPath === undefined
-      ? new Map<string, string>()
-      : await readSecretsFile(options.secretsPath);
+  const secrets = options.secrets ?? new Map<string, string>();
   const pki =
     inventory.pki?.dir === undefined ? pkiDir(inventory.cluster, options.env) : expandHome(inventory.pki.dir);
   bus.emit({

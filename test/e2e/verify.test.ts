@@ -256,6 +256,15 @@ describe('verify with pg1 hardened by hand (TLS on, hba unchanged)', () => {
     expect(find(rows, 'pg2', 'peer.verify-full').every((r) => r.ok && r.value.includes('n/a'))).toBe(true);
   });
 
+  it('takes the password from a 0600 --secrets file just as well', async () => {
+    const run = await runCli(['verify', '-i', inventory, '--json', '--secrets', lab.secretsPath]);
+    expect(run.code).toBe(3);
+    expectNoPasswords(run);
+    const row = one(rowsOf(run), 'pg1', 'probe.verify-full');
+    expect(row.ok).toBe(true);
+    expect(row.value).toMatch(/connected as app/);
+  });
+
   it("another role's certificate: md5 hba lets app in with replicator's cert, so that probe fails", async () => {
     expect(
       (await runCli(['certs', 'issue', '-i', inventory, '--client', 'app', '--client', 'replicator'])).code,
