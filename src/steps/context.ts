@@ -1,0 +1,43 @@
+// What every hardening step knows about its node (the `F` of `Step<F>`): inventory entry, preflight
+// facts, the chosen auth mode and this node's PKI material. Built by the planner, read by steps.
+// Secrets (private keys, passwords) live here in memory only: a step's plan() must never copy them
+// into a PlannedChange (plan.json and the plan view show plans), only name the file they go to.
+import type { NodeFacts, PostgresFacts } from '../core/facts.js';
+import type { Inventory, InventoryNode } from '../core/inventory-schema.js';
+
+export type AuthMode = 'scram' | 'cert' | 'scram+cert';
+
+export interface PemPair {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface NodeTls {
+  /** CA bundle the node trusts (ssl_ca_file; standbys' sslrootcert). */
+  caPem: string;
+  /** This node's server certificate and key (key: 0600, owned by the PostgreSQL OS user). */
+  server: PemPair;
+  /** Client certificates by database role, for cert auth (replication user on standbys, …). */
+  clients: Record<string, PemPair>;
+}
+
+export interface HardenContext {
+  inventory: Inventory;
+  node: InventoryNode;
+  /** Preflight facts of this node; PostgreSQL was reachable (the planner refuses otherwise). */
+  facts: NodeFacts & { pg: PostgresFacts };
+  role: 'primary' | 'standby';
+  /** For a standby: the primary it streams from. */
+  primary?: { name: string; host: string; port: number } | undefined;
+  auth: AuthMode;
+  minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+  tls: NodeTls;
+  /**
+   * Directory on the node for pgharden's TLS files (certs, key, CA bundle), owned by the
+   * PostgreSQL OS user. The same path on every node, so configs copied by pg_basebackup/pg_rewind
+   * stay valid.
+   */
+  tlsDir: string;
+  /** Passwords by role for the md5 → SCRAM reset; never in a plan, a journal or an event. */
+  passwords: ReadonlyMap<string, string>;
+}
