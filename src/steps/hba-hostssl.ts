@@ -1,0 +1,137 @@
+// hba.hostssl (SPEC §7.1): TCP clients must use TLS. A managed block at the top refuses non-TLS
+// connections, `host` rules become `hostssl` with the chosen method, `local` rules stay (pgharden's
+// own connection is the socket: the plan refuses a file that would lock it out). Runs last on each
+// node — after the passwords are SCRAM and TLS is on, or it would lock clients out.
+import { FailedError } from '../core/errors.js';
+import { defineStep, emptyPlan, type PlannedChange, type StepContext } from '../core/step.js';
+import { psqlQueries } from '../remote/psql.js';
+import { shellJoin } from '../remote/shell.js';
+import type { HardenContext } from './context.js';
+import {
+  certCommonName,
+  identTextOf,
+  pgConn,
+  readIdentText,
+  remainingHostRules,
+  transformHba,
+  validateAndReload,
+  type HbaTransform,
+} from './hba-rules.js';
+
+/** Roles that get cert rules: inventory roles with a client certificate for this node. */
+export function certRolesOf(h: HardenContext): { name: string; kind: string; cn: string | undefined }[] {
+  return (h.inventory.roles ?? [])
+    .filter((r) => h.tls.clients[r.name] !== undefined)
+    .map((r) => ({ name: r.name, kind: r.kind, cn: certCommonName(h.tls.clients[r.name]?.certPem ?? '') }));
+}
+
+export function hbaTransformOf(h: HardenContext): HbaTransform {
+  const auth = h.auth;
+  return transformHba(h.facts.pg.hbaText, {
+    auth,
+    network: h.inventory.network,
+    certRoles: auth === 'scram' ? [] : certRolesOf(h),
+    operator: {
+      osUser: h.facts.osUser,
+      user: h.node.pg?.superuser ?? 'postgres',
+      identText: identTextOf(h),
+    },
+  });
+}
+
+/** The plan's notes (shadowing, what happens to it) as SQL comments: the plan view prints them. */
+function planOf(h: HardenContext): PlannedChange {
+  const t = hbaTransformOf(h);
+  const p = emptyPlan();
+  p.files.push({
+    path: h.facts.pg.hbaFile,
+    owner: h.facts.osUser,
+    mode: 0o600,
+    before: t.before,
+    after: t.after,
+  });
+  p.sql.push(
+    ...t.shadowing.map((s) => `-- shadowing: ${s}`),
+    'SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL -- must be empty',
+    'SELECT pg_reload_conf()',
+  );
+  p.reload = true;
+  return p;
+}
+
+async function fileMode(ctx: StepContext<HardenContext>, path: string): Promise<number> {
+  const r = await ctx.session.exec(shellJoin(['stat', '-c', '%a', '--', path]), {
+    asUser: ctx.facts.facts.osUser,
+    signal: ctx.signal,
+  });
+  const mode = parseInt(r.stdout.trim(), 8);
+  return r.code === 0 && Number.isInteger(mode) ? mode : 0o600;
+}
+
+export const hbaHostssl = defineStep<HardenContext>({
+  id: 'hba.hostssl',
+  title: 'pg_hba.conf: TLS for every TCP connection',
+  after: ['auth.scram-migration', 'auth.cert-auth', 'tls.reload'],
+  async check(ctx) {
+    await readIdentText(ctx);
+    const t = hbaTransformOf(ctx.facts);
+    return t.after !== t.before;
+  },
+  plan: (ctx) => planOf(ctx.facts),
+  async apply(ctx) {
+    const h = ctx.facts;
+    const [file] = ctx.planned.files;
+    if (file === undefined) return;
+    const now = (
+      await ctx.session.readFile(file.path, { asUser: h.facts.osUser, signal: ctx.signal })
+    ).toString('utf8');
+    if (now !== file.before) {
+      throw new FailedError(
+        'hba.changed',
+        `${ctx.node}: ${file.path} changed since the plan was made`,
+        'run plan again',
+      );
+    }
+    // The file keeps its mode (the engine backed it up with owner and mode; the write must too).
+    const mode = await fileMode(ctx, file.path);
+    await ctx.session.writeFileAtomic(file.path, file.after, { owner: file.owner, mode, signal: ctx.signal });
+    await validateAndReload(ctx.session, pgConn(h), h.facts.pg.versionNum, ctx.signal);
+  },
+  async undo(ctx) {
+    // The engine has put the old file back; the server must read it again.
+    await validateAndReload(ctx.session, pgConn(ctx.facts), ctx.facts.facts.pg.versionNum, ctx.signal);
+  },
+  async verify(ctx) {
+    const h = ctx.facts;
+    const r = await psqlQueries(
+      ctx.session,
+      pgConn(h),
+      {
+        plain: "SELECT line_number FROM pg_hba_file_rules WHERE type = 'host' AND auth_method <> 'reject'",
+        errors: 'SELECT line_number FROM pg_hba_file_rules WHERE error IS NOT NULL',
+      },
+      { signal: ctx.signal },
+    );
+    if ((r.plain ?? []).length > 0 || (r.errors ?? []).length > 0) return false;
+    if (remainingHostRules(ctx.planned.files[0]?.after ?? '').length > 0) return false;
+    return refusesPlainTcp(ctx);
+  },
+});
+
+/**
+ * A non-TLS TCP connection from the node itself must be refused by pg_hba.conf. `-w`: never prompt;
+ * no password is involved, so the refusal can only come from the rules.
+ */
+export async function refusesPlainTcp(ctx: StepContext<HardenContext>): Promise<boolean> {
+  const h = ctx.facts;
+  const psql = `${h.facts.pg.binDir.replace(/\/+$/, '')}/psql`;
+  const conninfo = `host=${h.node.host} port=${h.facts.pg.port} dbname=postgres user=${h.node.pg?.superuser ?? 'postgres'} sslmode=disable connect_timeout=10`;
+  const r = await ctx.session.exec(
+    `${shellJoin(['env', 'LC_ALL=C', psql, '-X', '-w', '-At', '-c', 'SELECT 1', conninfo])} 2>&1`,
+    {
+      asUser: h.facts.osUser,
+      signal: ctx.signal,
+    },
+  );
+  return r.code !== 0 && /no pg_hba\.conf entry|no encryption/.test(r.stdout);
+}

@@ -1,0 +1,215 @@
+// Shared by the auth steps (hba-hostssl, cert-auth, scram-migration): how to reach PostgreSQL, the
+// pure pg_hba.conf transformation with its rule-order notes, and a minimal validate-then-reload.
+// The reload here stands in until the TLS steps' reload.ts (validateAndReload) exists.
+import { X509Certificate } from 'node:crypto';
+import { FailedError, UsageError } from '../core/errors.js';
+import type { StepContext } from '../core/step.js';
+import {
+  convertHostToHostssl,
+  findShadowedRules,
+  operatorAccess,
+  parseHba,
+  parseIdent,
+  serializeHba,
+  setManagedBlock,
+  wouldLockOut,
+  type HbaFile,
+  type HbaMethod,
+  type HbaRule,
+} from '../pgconf/index.js';
+import { hbaFromLines } from '../pgconf/hba.js';
+import { psqlQueries, type PgConnection } from '../remote/psql.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { AuthMode, HardenContext } from './context.js';
+
+export const IDENT_MAP = 'pgharden';
+
+export function pgConn(h: HardenContext): PgConnection {
+  return {
+    osUser: h.facts.osUser,
+    superuser: h.node.pg?.superuser ?? 'postgres',
+    socketDir: h.facts.pg.socketDir,
+    port: h.facts.pg.port,
+    binDir: h.facts.pg.binDir,
+  };
+}
+
+/** `"name"` with embedded quotes doubled: the only safe way to put a role name in SQL. */
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+// pg_ident.conf is not in the preflight facts: check() (read-only) reads it and plan() (pure) takes
+// it from here. A planner that already has the text may put it in facts.pg.identText.
+const identTexts = new WeakMap<object, string>();
+
+export async function readIdentText(ctx: StepContext<HardenContext>): Promise<string> {
+  const h = ctx.facts;
+  const text = (
+    await ctx.session.readFile(h.facts.pg.identFile, { asUser: h.facts.osUser, signal: ctx.signal })
+  ).toString('utf8');
+  identTexts.set(h, text);
+  return text;
+}
+
+export function identTextOf(h: HardenContext): string | undefined {
+  return (h.facts.pg as { identText?: string }).identText ?? identTexts.get(h);
+}
+
+/** Common name of a client certificate: cert auth compares it with the role (or maps it). */
+export function certCommonName(certPem: string): string | undefined {
+  const subject = new X509Certificate(certPem).subject;
+  return /^CN=(.*)$/m.exec(subject)?.[1];
+}
+
+const BARE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const KEYWORDS = new Set(['all', 'sameuser', 'samerole', 'samegroup', 'replication']);
+const hbaName = (n: string): string => (BARE.test(n) && !KEYWORDS.has(n) ? n : `"${n.replace(/"/g, '""')}"`);
+
+export interface ManagedInput {
+  auth: AuthMode;
+  network: readonly string[];
+  /** Roles with a client certificate: name, kind and the certificate's CN. */
+  certRoles: readonly { name: string; kind: string; cn: string | undefined }[];
+}
+
+/** The managed block: refuse non-TLS first, then (cert modes) one cert rule per role and network. */
+export function managedRules(input: ManagedInput): string[] {
+  const rules = ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl all all ::/0 reject'];
+  if (input.auth === 'scram') return rules;
+  for (const role of input.certRoles) {
+    const db = role.kind === 'replication' ? 'replication' : 'all';
+    const method =
+      input.auth === 'cert'
+        ? `cert${role.cn !== undefined && role.cn !== role.name ? ` map=${IDENT_MAP}` : ''}`
+        : 'scram-sha-256 clientcert=verify-full';
+    for (const cidr of input.network) rules.push(`hostssl ${db} ${hbaName(role.name)} ${cidr} ${method}`);
+  }
+  return rules;
+}
+
+// Methods whose rule becomes the chosen method; the others (ldap, gss, pam, …) keep theirs and
+// only gain TLS: swapping an LDAP login for a password would lock its users out.
+const UPGRADABLE: ReadonlySet<HbaMethod> = new Set(['trust', 'md5', 'password', 'scram-sha-256']);
+
+export interface HbaTransform {
+  before: string;
+  after: string;
+  /** Shadowing in the *before* file and what this change does about it. */
+  shadowing: string[];
+  notes: string[];
+}
+
+export interface TransformInput extends ManagedInput {
+  operator: { osUser: string; user: string; identText: string | undefined };
+}
+
+export function transformHba(before: string, input: TransformInput): HbaTransform {
+  const parsed = parseHba(before);
+  if (parsed.errors.length > 0) {
+    const e = parsed.errors[0];
+    throw new UsageError(
+      'hba.unparseable',
+      `pg_hba.conf line ${e?.line}: ${e?.message}`,
+      'fix the line by hand; pgharden edits only files PostgreSQL can load',
+    );
+  }
+  const certNames = new Set(input.certRoles.map((r) => r.name));
+  const allCert = (rule: HbaRule): boolean =>
+    rule.users.length > 0 && rule.users.every((u) => u.kind === 'name' && certNames.has(u.value));
+  const upgradable = (r: HbaRule): boolean => UPGRADABLE.has(r.method);
+  let file: HbaFile = parsed;
+  if (input.auth === 'cert') {
+    file = convertHostToHostssl(file, { method: 'cert', predicate: (r) => upgradable(r) && allCert(r) });
+  }
+  file = convertHostToHostssl(file, { method: 'scram-sha-256', predicate: upgradable });
+  file = convertHostToHostssl(file); // ldap, gss, …: keep the method, require TLS
+  if (input.auth === 'scram+cert') file = addClientCert(file);
+  file = setManagedBlock(file, managedRules(input), { position: 'top' });
+  const after = serializeHba(file);
+  const op = input.operator;
+  const ident = op.identText === undefined ? undefined : parseIdent(op.identText);
+  const operator = { osUser: op.osUser, user: op.user, ...(ident === undefined ? {} : { ident }) };
+  if (wouldLockOut(file.rules, operator)) {
+    throw new UsageError(
+      'hba.would-lock-out',
+      `the new pg_hba.conf would lock pgharden out: ${operatorAccess(file.rules, operator).reason}`,
+      `add a \`local all ${op.user} peer\` rule (or a peer map for OS user ${op.osUser}) above the others`,
+    );
+  }
+  return { before, after, shadowing: describeShadowing(parsed.rules, input.auth), notes: [] };
+}
+
+// scram+cert: every TLS password rule also wants a certificate. `clientcert=verify-full` goes after
+// the last field, before a trailing comment (records split by a backslash are left alone).
+function addClientCert(file: HbaFile): HbaFile {
+  const lines = file.lines.map((l) => {
+    if (l.kind !== 'rule' || l.rule.type !== 'hostssl' || l.rule.method !== 'scram-sha-256') return l;
+    if (l.rule.options['clientcert'] !== undefined) return l;
+    if (file.lines.some((c) => c.kind === 'continuation' && c.of === l.line)) return l;
+    const at = commentStart(l.text);
+    const head = l.text.slice(0, at).trimEnd();
+    const tail = at < l.text.length ? `  ${l.text.slice(at)}` : '';
+    return { text: `${head} clientcert=verify-full${tail}`, eol: l.eol };
+  });
+  return hbaFromLines(lines);
+}
+
+function commentStart(text: string): number {
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === '#' && !quoted) return i;
+  }
+  return text.length;
+}
+
+function describeShadowing(rules: readonly HbaRule[], auth: AuthMode): string[] {
+  return findShadowedRules(rules).map((s) => {
+    const by = s.shadowedBy;
+    const fate =
+      by.type === 'local'
+        ? 'kept as is (socket rules are not changed)'
+        : by.method === 'reject'
+          ? 'kept (a reject rule)'
+          : by.type === 'host'
+            ? `becomes hostssl ${UPGRADABLE.has(by.method) ? (auth === 'cert' ? 'cert/scram-sha-256' : 'scram-sha-256') : by.method}, and the managed block above it refuses non-TLS connections first`
+            : 'kept; the managed block above it refuses non-TLS connections first';
+    return `${s.consequence}. pgharden: line ${by.line} ${fate}`;
+  });
+}
+
+/** TCP rules that still accept plain connections (anything but the reject rules). */
+export function remainingHostRules(text: string): HbaRule[] {
+  return parseHba(text).rules.filter((r) => r.type === 'host' && r.method !== 'reject');
+}
+
+/**
+ * Validate, then reload. pg_hba_file_rules (and pg_ident_file_mappings, PostgreSQL ≥ 15) read the
+ * files on disk, so an error shows here before the running server would load the file.
+ */
+export async function validateAndReload(
+  session: RemoteSession,
+  pg: PgConnection,
+  versionNum: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const queries: Record<string, string> = {
+    hba: 'SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL',
+  };
+  if (versionNum >= 150000)
+    queries['ident'] = 'SELECT line_number, error FROM pg_ident_file_mappings WHERE error IS NOT NULL';
+  const r = await psqlQueries(session, pg, queries, { signal });
+  const errors = [
+    ...(r['hba'] ?? []).map((x) => ['pg_hba.conf', x] as const),
+    ...(r['ident'] ?? []).map((x) => ['pg_ident.conf', x] as const),
+  ];
+  if (errors.length > 0) {
+    const what = errors.map(([f, x]) => `${f} line ${String(x['line_number'])}: ${String(x['error'])}`);
+    throw new FailedError(
+      'hba.invalid',
+      `${session.node}: PostgreSQL would not load the new file (${what.join('; ')}); not reloaded`,
+    );
+  }
+  await psqlQueries(session, pg, { reload: 'SELECT pg_reload_conf() AS ok' }, { signal });
+}
