@@ -93,6 +93,14 @@ hostssl all             all             0.0.0.0/0               scram-sha-256
     expect(t.after).toContain('host all all 10.9.0.0/16 reject\n');
   });
 
+  it('existing hostssl md5/password rules become scram-sha-256 (with a netmask column too)', () => {
+    const before = `local all all peer map=lab\nhostssl all app 10.0.0.0 255.0.0.0 md5 # old\nhostssl all bob 10.0.0.0/8 password\n`;
+    const t = transformHba(before, input());
+    expect(t.after).toContain('hostssl all app 10.0.0.0 255.0.0.0 scram-sha-256 # old\n');
+    expect(t.after).toContain('hostssl all bob 10.0.0.0/8 scram-sha-256\n');
+    expect(transformHba(t.after, input()).after).toBe(t.after);
+  });
+
   it('refuses a file that would lock pgharden out, with the reason', () => {
     const noIdent = () => transformHba(LAB_HBA, input('scram', ''));
     expect(noIdent).toThrowError(/would lock pgharden out: local connection as postgres \(OS user lab_s1\)/);

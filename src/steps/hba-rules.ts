@@ -17,6 +17,7 @@ import {
   type HbaMethod,
   type HbaRule,
 } from '../pgconf/index.js';
+import { replaceInRecord, tokenizeAuthLines } from '../pgconf/auth-tokenize.js';
 import { hbaFromLines } from '../pgconf/hba.js';
 import { psqlQueries, type PgConnection } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -123,6 +124,7 @@ export function transformHba(before: string, input: TransformInput): HbaTransfor
   }
   file = convertHostToHostssl(file, { method: 'scram-sha-256', predicate: upgradable });
   file = convertHostToHostssl(file); // ldap, gss, …: keep the method, require TLS
+  file = upgradeTlsPasswordRules(file);
   if (input.auth === 'scram+cert') file = addClientCert(file);
   file = setManagedBlock(file, managedRules(input), { position: 'top' });
   const after = serializeHba(file);
@@ -137,6 +139,23 @@ export function transformHba(before: string, input: TransformInput): HbaTransfor
     );
   }
   return { before, after, shadowing: describeShadowing(parsed.rules, input.auth), notes: [] };
+}
+
+// `hostssl … md5|password` rules already require TLS but still accept md5 (or send the password in
+// clear inside TLS): they become scram-sha-256 too. Records split by a backslash are left alone.
+function upgradeTlsPasswordRules(file: HbaFile): HbaFile {
+  let lines = file.lines.map((l) => ({ text: l.text, eol: l.eol }));
+  for (const record of tokenizeAuthLines(lines).reverse()) {
+    const entry = file.lines[record.firstIndex];
+    if (entry?.kind !== 'rule' || entry.rule.type !== 'hostssl' || record.lineCount !== 1) continue;
+    if (entry.rule.method !== 'md5' && entry.rule.method !== 'password') continue;
+    const addressText = record.fields[3]?.[0]?.text ?? '';
+    const withMask = entry.rule.address?.kind === 'cidr' && !addressText.includes('/');
+    const token = record.fields[withMask ? 5 : 4]?.[0];
+    if (token === undefined || token.text !== entry.rule.method) continue;
+    lines = replaceInRecord(lines, record, token.start, token.end, 'scram-sha-256') ?? lines;
+  }
+  return hbaFromLines(lines);
 }
 
 // scram+cert: every TLS password rule also wants a certificate. `clientcert=verify-full` goes after

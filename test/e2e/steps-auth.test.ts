@@ -3,7 +3,8 @@
 // other e2e files: afterAll puts the md5 hashes, pg3's pg_hba.conf (sha256), its ssl settings and
 // files back, and checks replication still streams.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +122,25 @@ const failAfter = defineStep<HardenContext>({
   verify: () => true,
 });
 
+/** Every process's argv, sampled while `during` runs (the lab's nodes are on this machine). */
+async function argvSeen<T>(during: () => Promise<T>): Promise<{ result: T; argv: string }> {
+  const seen: string[] = [];
+  let running = true;
+  const poll = (async () => {
+    while (running) {
+      seen.push(
+        await new Promise<string>((res) => execFile('ps', ['-eo', 'args'], (_e, out) => res(String(out)))),
+      );
+    }
+  })();
+  try {
+    return { result: await during(), argv: seen.join('\n') };
+  } finally {
+    running = false;
+    await poll;
+  }
+}
+
 /** A non-TLS TCP login as app from pg3 itself; the password goes via stdin into PGPASSWORD. */
 async function appLogin(s: RemoteSession, n: LabNode, sslmode: string): Promise<string> {
   const conninfo = `host=${n.host} port=${n.port} dbname=postgres user=app sslmode=${sslmode}`;
@@ -207,9 +227,23 @@ describe('auth steps on the lab', () => {
     const s = await session(pg1);
     const h = await contextOf(s, pg1);
     expect(h.facts.pg.md5Roles.map((r) => r.name).sort()).toEqual(['app', 'replicator']);
-    const r = await run(s, h, [scramMigration]);
+    const { result: r, argv } = await argvSeen(() => run(s, h, [scramMigration]));
     expect(r).toMatchObject({ nodes: { pg1: { done: ['auth.scram-migration'] } } });
     const now = await md5Hashes(s);
+    // Neither a password nor a hash or verifier on any command line or in the journal.
+    const journals = readdirSync(state, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => readFileSync(join(d.parentPath, d.name), 'utf8'))
+      .join('\n');
+    expect(argv).toContain('ps -eo args');
+    for (const secret of [
+      ...Object.values(lab.passwords),
+      ...Object.values(hashesBefore),
+      ...Object.values(now),
+    ]) {
+      expect(argv).not.toContain(secret);
+      expect(journals).not.toContain(secret);
+    }
     for (const role of ['app', 'replicator']) {
       expect(now[role]).toMatch(/^SCRAM-SHA-256\$4096:/);
       // Cross-check with the server's own bytes: our verifier reproduces from its salt.
