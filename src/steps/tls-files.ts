@@ -1,0 +1,231 @@
+// Helpers shared by the TLS steps: where the files go on the node, running small scripts as the
+// PostgreSQL OS user (paths as sh arguments through shellQuote, never contents), and the
+// observations check() makes so that the pure plan() can show a real "before".
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { posix } from 'node:path';
+import { FailedError } from '../core/errors.js';
+import { DEFAULT_SUPERUSER } from '../core/preflight.js';
+import { psqlQueries, type PgConnection } from '../remote/psql.js';
+import { shellQuote } from '../remote/shell.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { HardenContext } from './context.js';
+
+export function pgConn(f: HardenContext): PgConnection {
+  return {
+    osUser: f.facts.osUser,
+    superuser: f.node.pg?.superuser ?? DEFAULT_SUPERUSER,
+    socketDir: f.facts.pg.socketDir,
+    port: f.facts.pg.port,
+    binDir: f.facts.pg.binDir,
+  };
+}
+
+export interface TlsPaths {
+  dir: string;
+  ca: string;
+  cert: string;
+  key: string;
+  replCert: string;
+  replKey: string;
+  autoConf: string;
+}
+
+export function tlsPaths(f: HardenContext): TlsPaths {
+  // A relative tlsDir would be read relative to PGDATA by PostgreSQL but to $HOME by sh: refuse it.
+  if (!posix.isAbsolute(f.tlsDir)) {
+    throw new FailedError('tls.dir-relative', `tlsDir ${f.tlsDir} must be an absolute path`);
+  }
+  const dir = posix.normalize(f.tlsDir).replace(/\/+$/, '');
+  return {
+    dir,
+    ca: `${dir}/root.crt`,
+    cert: `${dir}/server.crt`,
+    key: `${dir}/server.key`,
+    replCert: `${dir}/replication.crt`,
+    replKey: `${dir}/replication.key`,
+    autoConf: posix.join(f.facts.pg.dataDir, 'postgresql.auto.conf'),
+  };
+}
+
+/** A SQL string literal (standard_conforming_strings is on since 9.1: only `'` is special). */
+export function sqlLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+export const sha256Hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+/** sha256 of the DER SubjectPublicKeyInfo of a certificate or (private) key PEM. Pure. */
+export function publicKeySha256(pem: string): string {
+  const key = pem.includes('CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+  return sha256Hex(key.export({ type: 'spki', format: 'der' }));
+}
+
+/** `AB:CD:…` of the first certificate of a PEM bundle (what openssl -fingerprint -sha256 prints). */
+export function firstFingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256.toUpperCase();
+}
+
+/** Runs `sh -c script sh args…` as the PostgreSQL OS user; non-zero exit → FailedError. */
+export async function runAsPg(
+  session: RemoteSession,
+  f: HardenContext,
+  script: string,
+  args: string[],
+  what: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const cmd = ['sh', '-c', script, 'sh', ...args].map(shellQuote).join(' ');
+  const r = await session.exec(cmd, { asUser: f.facts.osUser, ...(signal ? { signal } : {}) });
+  if (r.code !== 0) {
+    const detail = r.stderr.trim().split('\n').slice(-2).join(' ');
+    throw new FailedError('tls.remote-failed', `${session.node}: ${what} failed: ${detail}`);
+  }
+  return r.stdout;
+}
+
+export interface RemoteFile {
+  exists: boolean;
+  owner: string;
+  mode: number;
+  sha256: string;
+  /** sha256 of the public key inside (certificates and keys; '' when openssl cannot read it). */
+  pubSha256: string;
+}
+
+// $1 = kind of openssl read (x509|pkey|none), then the paths. One line per path.
+const STAT_SH = `k=$1; shift
+for p in "$@"; do
+  if [ ! -e "$p" ]; then echo "absent"; continue; fi
+  s=$(stat -c '%U %a' -- "$p"); h=$(sha256sum -- "$p" | cut -d' ' -f1)
+  case $k in
+    x509) q=$(openssl x509 -in "$p" -noout -pubkey 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1);;
+    pkey) q=$(openssl pkey -in "$p" -passin pass: -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1);;
+    *) q=-;;
+  esac
+  echo "present $s $h $q"
+done`;
+
+const EMPTY_SHA = sha256Hex('');
+
+export async function statRemote(
+  session: RemoteSession,
+  f: HardenContext,
+  kind: 'x509' | 'pkey' | 'none',
+  paths: string[],
+  signal?: AbortSignal,
+): Promise<RemoteFile[]> {
+  const out = await runAsPg(session, f, STAT_SH, [kind, ...paths], 'reading TLS files', signal);
+  const lines = out.trim().split('\n').slice(-paths.length);
+  return paths.map((_, i) => {
+    const [state, owner = '', mode = '0', sha = '', pub = ''] = (lines[i] ?? '').split(' ');
+    if (state !== 'present') return { exists: false, owner: '', mode: 0, sha256: '', pubSha256: '' };
+    return {
+      exists: true,
+      owner,
+      mode: parseInt(mode, 8),
+      sha256: sha,
+      pubSha256: pub === EMPTY_SHA ? '' : pub,
+    };
+  });
+}
+
+/** What check() saw, for plan() (which must not do I/O). Keyed by the facts object of one run. */
+export interface Observation {
+  dirExists: boolean;
+  files: Record<string, RemoteFile>;
+  text: Record<string, string>;
+  home?: string | undefined;
+}
+const observations = new WeakMap<object, Map<string, Observation>>();
+
+export function remember(f: HardenContext, stepId: string, o: Observation): void {
+  const m = observations.get(f) ?? new Map<string, Observation>();
+  m.set(stepId, o);
+  observations.set(f, m);
+}
+
+export function recall(f: HardenContext, stepId: string): Observation | undefined {
+  return observations.get(f)?.get(stepId);
+}
+
+function marker(dir: string, runId: string, stepId: string): string {
+  return `${dir}/.pgharden-created-${runId}-${stepId}`;
+}
+
+/**
+ * Creates tlsDir (0700) when missing and leaves a marker naming this run and step, so that undo —
+ * even from `rollback RUN_ID` in a later process — removes the directory only if this step made it.
+ */
+export async function ensureTlsDir(
+  session: RemoteSession,
+  f: HardenContext,
+  runId: string,
+  stepId: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { dir } = tlsPaths(f);
+  const script = 'if [ ! -d "$1" ]; then mkdir -m 0700 -- "$1" && : > "$2"; fi';
+  await runAsPg(session, f, script, [dir, marker(dir, runId, stepId)], `creating ${dir}`, signal);
+}
+
+export async function removeTlsDirIfCreated(
+  session: RemoteSession,
+  f: HardenContext,
+  runId: string,
+  stepId: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { dir } = tlsPaths(f);
+  // rmdir, not rm -r: anything else still in there is not ours to delete.
+  const script = 'if [ -e "$2" ]; then rm -f -- "$2"; rmdir -- "$1" 2>/dev/null || true; fi';
+  await runAsPg(session, f, script, [dir, marker(dir, runId, stepId)], `removing ${dir}`, signal);
+}
+
+/** A plain SIGHUP (used by undo, where the files were just put back): no validation to fail on. */
+export async function plainReload(
+  session: RemoteSession,
+  f: HardenContext,
+  signal?: AbortSignal,
+): Promise<void> {
+  await psqlQueries(session, pgConn(f), { r: 'SELECT pg_reload_conf() AS ok' }, { signal });
+}
+
+/** Standby only: polls pg_stat_wal_receiver until it streams (and, if asked, with verify-full). */
+export async function waitStreaming(
+  session: RemoteSession,
+  f: HardenContext,
+  opts: { timeoutMs?: number; verifyFull?: boolean; signal?: AbortSignal | undefined } = {},
+): Promise<boolean> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  for (;;) {
+    const r = await psqlQueries(
+      session,
+      pgConn(f),
+      { w: 'SELECT status, conninfo FROM pg_stat_wal_receiver' },
+      { signal: opts.signal },
+    );
+    const row = r.w[0];
+    const ok =
+      row?.['status'] === 'streaming' &&
+      (opts.verifyFull !== true || /\bsslmode=verify-full\b/.test(str(row['conninfo'])));
+    if (ok) return true;
+    if (Date.now() > deadline || opts.signal?.aborted === true) return false;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+export async function sslOn(
+  session: RemoteSession,
+  f: HardenContext,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const r = await psqlQueries(session, pgConn(f), { s: "SELECT current_setting('ssl') AS ssl" }, { signal });
+  return r.s[0]?.['ssl'] === 'on';
+}
+
+/** A psql JSON value as text ('' for null/objects): rows are untyped. */
+export function str(v: unknown, fallback = ''): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return fallback;
+}
