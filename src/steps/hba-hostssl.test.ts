@@ -4,7 +4,7 @@ import { fixture } from '../pgconf/test-support.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { StepContext } from '../core/step.js';
 import type { AuthMode, HardenContext } from './context.js';
-import { hbaHostssl, hbaTransformOf } from './hba-hostssl.js';
+import { hbaHostssl, hbaTransformOf, refusesPlainTcp } from './hba-hostssl.js';
 import { remainingHostRules, transformHba, type TransformInput } from './hba-rules.js';
 
 const LAB_HBA = `# TYPE  DATABASE        USER            ADDRESS                 METHOD
@@ -154,5 +154,31 @@ describe('hba.hostssl plan', () => {
     expect(p.reload).toBe(true);
     expect(p.sql.some((s) => s.includes('shadowing') && s.includes('line 2'))).toBe(true);
     expect(JSON.stringify(p)).not.toContain('hunter2');
+  });
+});
+
+describe('refusesPlainTcp', () => {
+  it.each([
+    [0, '1', false],
+    [
+      2,
+      'FATAL:  no pg_hba.conf entry for host "127.0.1.1", user "postgres", database "postgres", no encryption',
+      true,
+    ],
+    [2, 'fe_sendauth: no password supplied', false],
+    [2, 'FATAL:  password authentication failed for user "postgres"', false],
+    [2, 'connection to server at "10.0.0.1", port 5432 failed: Connection refused', true],
+  ])('exit %i, %s → %s', async (code, stdout, refused) => {
+    const ctx = ctxOf('');
+    const commands: string[] = [];
+    const session = {
+      exec: (cmd: string) => {
+        commands.push(cmd);
+        return Promise.resolve({ code, stdout, stderr: '' });
+      },
+    } as unknown as RemoteSession;
+    (ctx.facts.facts.pg as { binDir: string }).binDir = '/usr/lib/postgresql/15/bin';
+    expect(await refusesPlainTcp({ ...ctx, session })).toBe(refused);
+    expect(commands[0]).toContain('sslmode=disable');
   });
 });

@@ -119,8 +119,10 @@ export const hbaHostssl = defineStep<HardenContext>({
 });
 
 /**
- * A non-TLS TCP connection from the node itself must be refused by pg_hba.conf. `-w`: never prompt;
- * no password is involved, so the refusal can only come from the rules.
+ * A non-TLS TCP connection from the node itself must be refused by pg_hba.conf. `-w`: never prompt,
+ * so a server that asks for a password (or lets us in) proves a rule still takes plain TCP. When the
+ * node cannot reach its own address (listen_addresses, NAT) there is nothing to probe: the
+ * pg_hba_file_rules check above stands, and the operator-side probes of `verify` cover the rest.
  */
 export async function refusesPlainTcp(ctx: StepContext<HardenContext>): Promise<boolean> {
   const h = ctx.facts;
@@ -133,5 +135,6 @@ export async function refusesPlainTcp(ctx: StepContext<HardenContext>): Promise<
       signal: ctx.signal,
     },
   );
-  return r.code !== 0 && /no pg_hba\.conf entry|no encryption/.test(r.stdout);
+  if (r.code === 0) return false;
+  return !/password authentication failed|no password supplied|authentication failed for user/.test(r.stdout);
 }
