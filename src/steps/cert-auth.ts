@@ -86,11 +86,11 @@ export const certAuth = defineStep<HardenContext>({
       mode: Number.isInteger(mode) ? mode : 0o600,
       signal: ctx.signal,
     });
-    await validateAndReload(ctx.session, pg, h.facts.pg.versionNum, ctx.signal);
+    await validateAndReload(ctx.session, h, ctx.signal);
   },
   async undo(ctx) {
     if (ctx.planned.files.length === 0) return;
-    await validateAndReload(ctx.session, pgConn(ctx.facts), ctx.facts.facts.pg.versionNum, ctx.signal);
+    await validateAndReload(ctx.session, ctx.facts, ctx.signal);
   },
   async verify(ctx) {
     // A cert login needs the client key on the node (the TLS steps' job); until then the map is

@@ -95,11 +95,11 @@ export const hbaHostssl = defineStep<HardenContext>({
     // The file keeps its mode (the engine backed it up with owner and mode; the write must too).
     const mode = await fileMode(ctx, file.path);
     await ctx.session.writeFileAtomic(file.path, file.after, { owner: file.owner, mode, signal: ctx.signal });
-    await validateAndReload(ctx.session, pgConn(h), h.facts.pg.versionNum, ctx.signal);
+    await validateAndReload(ctx.session, h, ctx.signal);
   },
   async undo(ctx) {
     // The engine has put the old file back; the server must read it again.
-    await validateAndReload(ctx.session, pgConn(ctx.facts), ctx.facts.facts.pg.versionNum, ctx.signal);
+    await validateAndReload(ctx.session, ctx.facts, ctx.signal);
   },
   async verify(ctx) {
     const h = ctx.facts;

@@ -1,6 +1,6 @@
 // Shared by the auth steps (hba-hostssl, cert-auth, scram-migration): how to reach PostgreSQL, the
-// pure pg_hba.conf transformation with its rule-order notes, and a minimal validate-then-reload.
-// The reload here stands in until the TLS steps' reload.ts (validateAndReload) exists.
+// pure pg_hba.conf transformation with its rule-order notes, and the reload (tls.reload's
+// validateAndReload plus a pg_ident.conf check).
 import { X509Certificate } from 'node:crypto';
 import { FailedError, UsageError } from '../core/errors.js';
 import type { StepContext } from '../core/step.js';
@@ -22,6 +22,7 @@ import { hbaFromLines } from '../pgconf/hba.js';
 import { psqlQueries, type PgConnection } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode, HardenContext } from './context.js';
+import { validateAndReload as tlsValidateAndReload } from './reload.js';
 
 export const IDENT_MAP = 'pgharden';
 
@@ -204,31 +205,25 @@ export function remainingHostRules(text: string): HbaRule[] {
 }
 
 /**
- * Validate, then reload. pg_hba_file_rules (and pg_ident_file_mappings, PostgreSQL ≥ 15) read the
- * files on disk, so an error shows here before the running server would load the file.
+ * pg_ident.conf first (pg_ident_file_mappings reads the file on disk, PostgreSQL ≥ 15; tls.reload
+ * does not look at it), then the TLS steps' validateAndReload: pg_file_settings and
+ * pg_hba_file_rules errors, TLS files, reload, then the server log.
  */
 export async function validateAndReload(
   session: RemoteSession,
-  pg: PgConnection,
-  versionNum: number,
+  h: HardenContext,
   signal?: AbortSignal,
 ): Promise<void> {
-  const queries: Record<string, string> = {
-    hba: 'SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL',
-  };
-  if (versionNum >= 150000)
-    queries['ident'] = 'SELECT line_number, error FROM pg_ident_file_mappings WHERE error IS NOT NULL';
-  const r = await psqlQueries(session, pg, queries, { signal });
-  const errors = [
-    ...(r['hba'] ?? []).map((x) => ['pg_hba.conf', x] as const),
-    ...(r['ident'] ?? []).map((x) => ['pg_ident.conf', x] as const),
-  ];
-  if (errors.length > 0) {
-    const what = errors.map(([f, x]) => `${f} line ${String(x['line_number'])}: ${String(x['error'])}`);
-    throw new FailedError(
-      'hba.invalid',
-      `${session.node}: PostgreSQL would not load the new file (${what.join('; ')}); not reloaded`,
+  if (h.facts.pg.versionNum >= 150000) {
+    const r = await psqlQueries(
+      session,
+      pgConn(h),
+      { ident: 'SELECT line_number, error FROM pg_ident_file_mappings WHERE error IS NOT NULL' },
+      { signal },
     );
+    const what = r.ident.map((x) => `pg_ident.conf line ${String(x['line_number'])}: ${String(x['error'])}`);
+    if (what.length > 0)
+      throw new FailedError('ident.invalid', `${session.node}: not reloading: ${what.join('; ')}`);
   }
-  await psqlQueries(session, pg, { reload: 'SELECT pg_reload_conf() AS ok' }, { signal });
+  await tlsValidateAndReload(session, h, signal);
 }
