@@ -141,6 +141,48 @@ describe('runPlan', () => {
     expect(undos).toEqual(expect.arrayContaining(['pg2:undo:a.one', 'pg3:undo:a.one']));
   });
 
+  it('runs a node again in a later phase (SPEC §7.2) and undoes all of its steps, newest first', async () => {
+    const [p1, p2, p3] = [step('pg1', 'a.one'), step('pg1', 'a.two'), step('pg1', 'a.three')];
+    const [s1, s2] = [step('pg2', 'a.one'), step('pg2', 'a.two', { fail: 'apply' })];
+    const err = await runPlan({
+      runId,
+      journal,
+      bus,
+      signal: new AbortController().signal,
+      nodes: [nodePlan('pg1', [p1, p2, p3]), nodePlan('pg2', [s1, s2])],
+      phases: [
+        [{ node: 'pg1', steps: [p1, p2] }],
+        [{ node: 'pg2', steps: [s1] }],
+        [
+          { node: 'pg1', steps: [p3] },
+          { node: 'pg2', steps: [s2] },
+        ],
+      ],
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exitCode: 4 });
+    expect(log.slice(0, 3)).toEqual(['pg1:apply:a.one', 'pg1:apply:a.two', 'pg2:apply:a.one']);
+    const undos = (node: string) => log.filter((l) => l.startsWith(`${node}:undo:`));
+    expect(undos('pg1')).toEqual(['pg1:undo:a.three', 'pg1:undo:a.two', 'pg1:undo:a.one']);
+    expect(undos('pg2')).toEqual(['pg2:undo:a.two', 'pg2:undo:a.one']);
+  });
+
+  it.each([
+    ['a step left out', [[{ node: 'pg1', steps: [] as Step[] }]]],
+    ['a node twice in one phase', [['pg1', 'pg1']]],
+    ['an unknown node', [['pg1'], ['pg9']]],
+  ])('refuses phases with %s', async (_name, phases) => {
+    const err = await runPlan({
+      runId,
+      journal,
+      bus,
+      signal: new AbortController().signal,
+      nodes: [nodePlan('pg1', [step('pg1', 'a.one')])],
+      phases,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'run.bad-phases' });
+    expect(log).toEqual([]);
+  });
+
   it('on abort: the in-flight step is undone, the next never starts, exit 130', async () => {
     const ac = new AbortController();
     const steps = [

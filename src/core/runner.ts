@@ -29,15 +29,23 @@ export interface RunPlanOptions {
   runId: string;
   nodes: NodePlan<never>[] | NodePlan[];
   /**
-   * Node names per phase: phases run one after the other, the nodes of a phase in parallel, e.g.
-   * [['pg1'], ['pg2', 'pg3']] = primary first, then the standbys. Default: one node per phase.
+   * Phases run one after the other, the entries of a phase in parallel. An entry is a node name (all
+   * of its steps: [['pg1'], ['pg2', 'pg3']] = primary first, then the standbys) or `{ node, steps }`
+   * so a node can come back in a later phase (SPEC §7.2: hba on every node only after every
+   * standby replicates over TLS). Default: one node per phase.
    */
-  phases?: string[][] | undefined;
+  phases?: (string | PhaseEntry)[][] | undefined;
   journal: Journal;
   bus: { emit(event: EngineEvent): void };
   signal: AbortSignal;
   /** Budget for the whole rollback, on its own signal (the run's may be aborted already). */
   rollbackTimeoutMs?: number | undefined;
+}
+
+/** Some of a node's steps, in a phase; `steps` ⊆ the node's plan, in the order given. */
+export interface PhaseEntry {
+  node: string;
+  steps: Step[];
 }
 
 export interface RunResult {
@@ -62,31 +70,32 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const { journal, bus, signal, runId } = options;
   const plans = options.nodes as NodePlan[];
   const byName = new Map(plans.map((p) => [p.node, p]));
-  const phases = options.phases ?? plans.map((p) => [p.node]);
-  const listed = phases.flat();
-  if (
-    new Set(listed).size !== listed.length ||
-    listed.length !== plans.length ||
-    listed.some((n) => !byName.has(n))
-  ) {
-    throw new BugError(
-      'run.bad-phases',
-      `phases ${JSON.stringify(phases)} do not list every node exactly once`,
-    );
-  }
-  await journal.write({ type: 'run:begin', nodes: listed, phases });
+  const phases = normalizePhases(options.phases ?? plans.map((p) => [p.node]), byName);
+  await journal.write({
+    type: 'run:begin',
+    nodes: plans.map((p) => p.node),
+    phases: phases.map((ph) => ph.map((e) => ({ node: e.node, steps: e.steps.map((st) => st.id) }))),
+  });
+  const states = new Map<string, NodeState>();
   const touched: NodeState[][] = [];
   const stop: Stop = {};
   for (const phase of phases) {
     if (stop.failure !== undefined || signal.aborted) break;
-    const states = phase.map((name) => newState(byName.get(name) as NodePlan));
-    touched.push(states);
-    await Promise.all(states.map((s) => runNode(s, options, stop)));
+    const running = phase.map((e) => {
+      let st = states.get(e.node);
+      if (st === undefined) {
+        st = newState(byName.get(e.node) as NodePlan);
+        states.set(e.node, st);
+      }
+      return { state: st, steps: e.steps };
+    });
+    touched.push(running.map((r) => r.state));
+    await Promise.all(running.map((r) => runNode(r.state, r.steps, options, stop)));
   }
   if (stop.failure === undefined && !signal.aborted) {
     await journal.write({ type: 'run:done' });
     const nodes: RunResult['nodes'] = {};
-    for (const s of touched.flat()) nodes[s.plan.node] = { done: s.done, skipped: s.skipped };
+    for (const s of states.values()) nodes[s.plan.node] = { done: s.done, skipped: s.skipped };
     return { runId, nodes };
   }
   const reason =
@@ -96,9 +105,14 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const rbSignal = AbortSignal.timeout(options.rollbackTimeoutMs ?? 60_000);
   const failedNodes: string[] = [];
   let firstRollbackError: unknown;
-  for (const states of [...touched].reverse()) {
+  // Newest phase first; a node that ran in several phases is undone once, at its latest phase,
+  // newest step first.
+  const undone = new Set<NodeState>();
+  for (const phaseStates of [...touched].reverse()) {
+    const pending = phaseStates.filter((s) => !undone.has(s));
+    for (const s of pending) undone.add(s);
     const results = await Promise.all(
-      states.map((s) =>
+      pending.map((s) =>
         undoNode({
           node: s.plan.node,
           session: () => sessionOf(s),
@@ -113,7 +127,7 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     );
     results.forEach((r, i) => {
       if (r === undefined) return;
-      failedNodes.push(states[i]?.plan.node ?? '?');
+      failedNodes.push(pending[i]?.plan.node ?? '?');
       firstRollbackError ??= r;
     });
   }
@@ -143,6 +157,33 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   });
 }
 
+/**
+ * Node names → all of that node's steps. Every node of the plan must run every one of its steps
+ * exactly once across the phases, and at most once per phase.
+ */
+function normalizePhases(phases: (string | PhaseEntry)[][], byName: Map<string, NodePlan>): PhaseEntry[][] {
+  const bad = (why: string): BugError => new BugError('run.bad-phases', `phases do not fit the plan: ${why}`);
+  const out = phases.map((phase) => {
+    const entries = phase.map((e) => {
+      const plan = byName.get(typeof e === 'string' ? e : e.node);
+      if (plan === undefined) throw bad(`unknown node ${typeof e === 'string' ? e : e.node}`);
+      return typeof e === 'string' ? { node: e, steps: plan.steps } : e;
+    });
+    if (new Set(entries.map((e) => e.node)).size !== entries.length) throw bad('a node twice in one phase');
+    return entries;
+  });
+  for (const plan of byName.values()) {
+    const run = out
+      .flat()
+      .filter((e) => e.node === plan.node)
+      .flatMap((e) => e.steps);
+    const same =
+      run.length === plan.steps.length && plan.steps.every((st) => run.filter((r) => r === st).length === 1);
+    if (!same) throw bad(`${plan.node} must run each of its ${plan.steps.length} steps exactly once`);
+  }
+  return out;
+}
+
 function newState(plan: NodePlan): NodeState {
   const s: NodeState = { plan, session: plan.session, dropped: false, begun: [], done: [], skipped: [] };
   watch(s);
@@ -165,10 +206,15 @@ async function sessionOf(s: NodeState): Promise<RemoteSession> {
 }
 
 /** Runs one node's steps; a failure is recorded in `stop` (so the other nodes stop after their in-flight step). */
-async function runNode(s: NodeState, options: RunPlanOptions, stop: Stop): Promise<void> {
+async function runNode(
+  s: NodeState,
+  steps: readonly Step[],
+  options: RunPlanOptions,
+  stop: Stop,
+): Promise<void> {
   const { journal, bus, signal, runId } = options;
   const node = s.plan.node;
-  for (const step of s.plan.steps) {
+  for (const step of steps) {
     // Between steps: a started step completes or is undone, a new one does not start.
     if (stop.failure !== undefined || signal.aborted) return;
     const t0 = Date.now();
