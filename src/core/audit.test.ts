@@ -53,6 +53,7 @@ function pgFacts(
     ),
     md5Roles: [],
     hbaRules: [],
+    identText: '',
     hbaText:
       'local all all peer\nhostssl all all 10.0.0.0/24 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n',
     settingErrors: [],

@@ -68,6 +68,8 @@ export interface PostgresFacts {
   md5Roles: { name: string; canLogin: boolean }[];
   hbaRules: HbaRuleRow[];
   hbaText: string;
+  /** pg_ident.conf as on disk: the lock-out check follows `map=` options through it. */
+  identText: string;
   settingErrors: {
     name: string | null;
     sourcefile: string | null;

@@ -87,7 +87,12 @@ async function gatherPostgres(
 
   const dataDir = setting('data_directory') || pm.dataDir;
   const hbaFile = setting('hba_file');
-  const hbaText = (await session.readFile(hbaFile, { asUser: osUser, signal })).toString('utf8');
+  const identFile = setting('ident_file');
+  const [hbaText, identText] = await Promise.all(
+    [hbaFile, identFile].map(async (f) =>
+      (await session.readFile(f, { asUser: osUser, signal })).toString('utf8'),
+    ),
+  );
 
   let serverCert: CertFacts | undefined;
   let serverCertError: string | undefined;
@@ -112,7 +117,7 @@ async function gatherPostgres(
       dataDir,
       configFile: setting('config_file'),
       hbaFile,
-      identFile: setting('ident_file'),
+      identFile,
       port: Number(setting('port')) || conn.port,
       socketDir: socketDirs.split(',')[0]?.trim() || conn.socketDir,
       binDir: conn.binDir ?? pm.binDir,
@@ -128,7 +133,8 @@ async function gatherPostgres(
         canLogin: r.can_login,
       })),
       hbaRules: rowsOf<HbaRuleRow>('hbaRules'),
-      hbaText,
+      hbaText: hbaText ?? '',
+      identText: identText ?? '',
       settingErrors: rowsOf<PostgresFacts['settingErrors'][number]>('settingErrors'),
       replicationSenders: rowsOf<ReplicationSenderRow>('replicationSenders'),
       walReceiver: receiver && {

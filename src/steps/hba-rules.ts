@@ -40,8 +40,8 @@ export function pgConn(h: HardenContext): PgConnection {
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
-// pg_ident.conf is not in the preflight facts: check() (read-only) reads it and plan() (pure) takes
-// it from here. A planner that already has the text may put it in facts.pg.identText.
+// check() (read-only) re-reads pg_ident.conf and plan() (pure) takes it from here: preflight's
+// facts.pg.identText is stale once auth.cert-auth has added its map earlier in the same run.
 const identTexts = new WeakMap<object, string>();
 
 export async function readIdentText(ctx: StepContext<HardenContext>): Promise<string> {
@@ -53,8 +53,8 @@ export async function readIdentText(ctx: StepContext<HardenContext>): Promise<st
   return text;
 }
 
-export function identTextOf(h: HardenContext): string | undefined {
-  return (h.facts.pg as { identText?: string }).identText ?? identTexts.get(h);
+export function identTextOf(h: HardenContext): string {
+  return identTexts.get(h) ?? h.facts.pg.identText;
 }
 
 /** Common name of a client certificate: cert auth compares it with the role (or maps it). */

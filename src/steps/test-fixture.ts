@@ -37,6 +37,7 @@ export async function fixtureContext(
         md5Roles: [],
         hbaRules: [],
         hbaText: '',
+        identText: '',
         settingErrors: [],
         replicationSenders: [],
         walReceiver: undefined,
