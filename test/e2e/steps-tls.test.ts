@@ -1,7 +1,7 @@
 // The TLS steps on the real streaming lab, driven through runPlan: primary first, then both
 // standbys; a mismatched key rolls everything back; a successful run is rolled back at the end
 // (rollbackRun) so the other e2e files find the insecure lab exactly as it was.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,6 +10,8 @@ import type { LabNode } from '../lab/types.js';
 import { rollbackRun } from '../../src/core/runner.js';
 import { defineStep, emptyPlan } from '../../src/core/step.js';
 import type { IssuedLeaf } from '../../src/pki/index.js';
+import { editConninfo, formatConninfo, parseConninfo } from '../../src/pgconf/conninfo.js';
+import { escapePgpassField } from '../../src/pgconf/pgpass.js';
 import { psqlExec } from '../../src/remote/psql.js';
 import type { HardenContext } from '../../src/steps/context.js';
 import { enableSsl } from '../../src/steps/enable-ssl.js';
@@ -17,12 +19,14 @@ import { installCa } from '../../src/steps/install-ca.js';
 import { installServerCert } from '../../src/steps/install-server-cert.js';
 import { reload, validateAndReload } from '../../src/steps/reload.js';
 import { replicationTls } from '../../src/steps/replication-tls.js';
+import { sqlLiteral } from '../../src/steps/tls-files.js';
 import {
   STEPS,
   byId,
   caPem,
   contexts,
   expectAsBefore,
+  expectStreaming,
   lab,
   leaves,
   nodes,
@@ -86,6 +90,19 @@ async function hardened(ctx: Map<string, HardenContext>): Promise<void> {
   }
 }
 
+async function rollBack(runId: string, ctx: Map<string, HardenContext>): Promise<string[]> {
+  const rb = await rollbackRun({
+    stateDir: state,
+    runId,
+    sessions: Object.fromEntries(sessions),
+    steps: byId,
+    facts: Object.fromEntries(ctx),
+    bus: { emit: () => undefined },
+    afterRollback: (name, s) => reloadAndPing(lab.nodes.find((n) => n.name === name) as LabNode, s),
+  });
+  return rb.failed;
+}
+
 beforeAll(setupRig);
 afterAll(teardownRig);
 
@@ -101,16 +118,8 @@ describe('TLS steps on the streaming lab', () => {
     } finally {
       // Whatever failed above: the other e2e files need the insecure lab back.
       const t1 = performance.now();
-      const rb = await rollbackRun({
-        stateDir: state,
-        runId,
-        sessions: Object.fromEntries(sessions),
-        steps: byId,
-        facts: Object.fromEntries(ctx),
-        bus: { emit: () => undefined },
-        afterRollback: (name, s) => reloadAndPing(lab.nodes.find((n) => n.name === name) as LabNode, s),
-      });
-      expect(rb.failed).toEqual([]);
+      // A failed run already rolled itself back (runPlan); a finished one is undone here.
+      if (err === undefined) expect(await rollBack(runId, ctx)).toEqual([]);
       console.log(`apply ${Math.round(applyMs)} ms, rollback ${Math.round(performance.now() - t1)} ms`);
     }
     await expectAsBefore();
@@ -180,6 +189,56 @@ describe('TLS steps on the streaming lab', () => {
     const { err } = await run(ctx, () => [installCa, installServerCert, maxProto, enableSsl], [p.name]);
     expect(err).toMatchObject({ code: 'run.rolled-back' });
     expect((err as Error).message).toMatch(/tls.enable-ssl failed: .*SSL configuration was not reloaded/);
+    await expectAsBefore();
+  });
+
+  it('a password in primary_conninfo moves to ~/.pgpass (0600, before the wildcard line) behind passfile=', async () => {
+    const p = primary();
+    const sb = nodes().find((n) => n.role !== 'primary') as LabNode;
+    const conf = `${sb.dataDir}/postgresql.auto.conf`;
+    const keep = `${conf}.steps-tls-e2e`;
+    const password = lab.passwords['replicator'] ?? '';
+    expect((await sess(sb).exec(`cp -p -- ${conf} ${keep}`)).code).toBe(0);
+    try {
+      // Set up the common real-world case: the password inline (pg_basebackup -R without .pgpass).
+      const orig = String(await q(sb, "SELECT current_setting('primary_conninfo') AS v"));
+      const inline = formatConninfo(editConninfo(parseConninfo(orig), { passfile: undefined, password }));
+      await psqlExec(sess(sb), pg(sb), `ALTER SYSTEM SET primary_conninfo = ${sqlLiteral(inline)};`, {
+        sensitive: true,
+      });
+      await reloadAndPing(sb, sess(sb));
+      await expectStreaming();
+      const ctx = await contexts((n) => leaves.get(n.name) as IssuedLeaf);
+      expect(ctx.get(sb.name)?.facts.pg.primaryConninfo).toContain('password=********');
+      const { runId, err } = await run(ctx, undefined, [p.name, sb.name]);
+      try {
+        expect(err).toBeUndefined();
+        const pgpass = `${sb.home}/.pgpass`;
+        const text = (await sess(sb).readFile(pgpass)).toString();
+        expect(text.split('\n')[0]).toBe(
+          `${p.host}:${p.port}:replication:replicator:${escapePgpassField(password)}`,
+        );
+        expect(text.split('\n')[1]).toMatch(/^\*:\*:\*:replicator:/);
+        expect((await sess(sb).exec(`stat -c %a ${pgpass}`)).stdout.trim()).toBe('600');
+        const now = String(await q(sb, "SELECT current_setting('primary_conninfo') AS v"));
+        expect(now).not.toContain('password');
+        expect(now).toContain(`passfile=${pgpass}`);
+        expect(String(await q(sb, 'SELECT conninfo AS v FROM pg_stat_wal_receiver'))).toContain(
+          'verify-full',
+        );
+      } finally {
+        // A failed run already rolled itself back (runPlan); a finished one is undone here.
+        if (err === undefined) expect(await rollBack(runId, ctx)).toEqual([]);
+        // The journal (apply + rollback) names files, never the password.
+        for (const name of readdirSync(state, { recursive: true, encoding: 'utf8' })) {
+          const file = join(state, name);
+          if (statSync(file).isFile()) expect(readFileSync(file, 'utf8')).not.toContain(password);
+        }
+      }
+    } finally {
+      await sess(sb).exec(`cp -p -- ${keep} ${conf} && rm -f -- ${keep}`);
+      await reloadAndPing(sb, sess(sb));
+    }
     await expectAsBefore();
   });
 });
