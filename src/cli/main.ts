@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { report } from './report-error.js';
 import type { CliIo, GlobalOptions } from './io.js';
+import type { HardenFlags as HardenFlagsShape } from './harden.js';
 import { detectMode } from '../core/terminal.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { REVOCATION_REASONS } from '../pki/revocation-reasons.js';
@@ -64,6 +65,40 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
           global: cmd.optsWithGlobals<GlobalOptions>(),
           io,
         }),
+      );
+    });
+
+  const hardenFlags = (cmd: Command): Command =>
+    cmd
+      .requiredOption('-i, --inventory <file>', 'inventory YAML (SPEC §5)')
+      .addOption(
+        new Option('--auth <mode>', 'client and replication auth').choices(['scram', 'cert', 'scram+cert']),
+      )
+      .option(
+        '--certs <source>',
+        'generate (issue or keep in the cluster PKI dir) or import:DIR',
+        'generate',
+      );
+  hardenFlags(program.command('plan'))
+    .description(
+      'preflight every node and show what apply would change: ordered steps, file diffs, SQL, reloads',
+    )
+    .option('-o, --out <file>', 'save the plan as JSON for `apply --plan`')
+    .action(async (opts: Record<string, string>, cmd: Command) => {
+      const { planCommand } = await import('./harden.js');
+      setExit(
+        await planCommand(opts as unknown as HardenFlagsShape, cmd.optsWithGlobals<GlobalOptions>(), io),
+      );
+    });
+  hardenFlags(program.command('apply'))
+    .description(
+      'apply the plan node by node with backups, journal and automatic rollback (--yes to confirm)',
+    )
+    .option('--plan <file>', 'apply exactly this saved plan; refused when the cluster changed since')
+    .action(async (opts: Record<string, string>, cmd: Command) => {
+      const { applyCommand } = await import('./harden.js');
+      setExit(
+        await applyCommand(opts as unknown as HardenFlagsShape, cmd.optsWithGlobals<GlobalOptions>(), io),
       );
     });
 

@@ -8,6 +8,7 @@ import type { BackupRecord } from './backup.js';
 import { BugError, UsageError } from './errors.js';
 
 export type JournalType =
+  | 'run:meta'
   | 'run:begin'
   | 'step:begin'
   | 'step:skipped'

@@ -14,6 +14,13 @@ describe('peer probe verdicts from psql stderr', () => {
       ),
       true,
     ],
+    [
+      2,
+      failed(
+        'FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "app", database "postgres", no encryption',
+      ),
+      true,
+    ],
     [2, failed('fe_sendauth: no password supplied'), false],
     [2, failed('FATAL:  password authentication failed for user "app"'), false],
     [0, '', false],

@@ -31,7 +31,9 @@ export function judgeNoTls(code: number | null, stderr: string): { ok: boolean; 
       .find((l) => l.trim() !== '') ?? '';
   const msg = line.replace(/^psql: (error: )?/, '').slice(0, 300);
   if (code === 0) return { ok: false, value: 'non-TLS login succeeded' };
-  if (/no pg_hba\.conf entry/.test(msg) && /no encryption/.test(msg))
+  // "no pg_hba.conf entry": nothing matched; "pg_hba.conf rejects connection": a reject rule did
+  // (pgharden's own `hostnossl … reject`). Both refuse before authentication.
+  if (/no pg_hba\.conf entry|pg_hba\.conf rejects connection/.test(msg) && /no encryption/.test(msg))
     return { ok: true, value: `refused: ${msg}` };
   if (/no password supplied|password authentication failed/.test(msg))
     return { ok: false, value: `non-TLS connection accepted up to authentication: ${msg}` };

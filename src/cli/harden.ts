@@ -1,0 +1,273 @@
+// `pgharden plan` and `pgharden apply` (SPEC §3): preflight, plan, and — for apply, after the plan
+// was shown and --yes given — run it node by node with journal, backups and rollback.
+import { readFile, writeFile } from 'node:fs/promises';
+import { preflightAll } from '../core/audit-run.js';
+import { EventBus, type EngineEvent } from '../core/events.js';
+import { InterruptedError, toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
+import {
+  assertNoSecrets,
+  changedSince,
+  planHardening,
+  prepareHardening,
+  type HardenRequest,
+  type PlanDocument,
+} from '../core/harden.js';
+import { loadInventory } from '../core/inventory.js';
+import type { Inventory } from '../core/inventory-schema.js';
+import { Journal, newRunId } from '../core/journal.js';
+import { expandHome, pkiDir, stateDir } from '../core/paths.js';
+import { runPlan } from '../core/runner.js';
+import { acquireRunLock } from '../core/run-lock.js';
+import { passwordMap, resolvePasswords } from '../core/secrets.js';
+import { detectMode } from '../core/terminal.js';
+import { psqlQueries } from '../remote/psql.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { AuthMode } from '../steps/context.js';
+import { pgConn } from '../steps/tls-files.js';
+import type { CliIo, GlobalOptions } from './io.js';
+import { report } from './report-error.js';
+import { envSecrets, envSecretValues } from './secrets.js';
+import { auditProgressView } from './views/audit-human.js';
+import { jsonLinesView } from './views/json-lines.js';
+import { renderPlan } from './views/plan-human.js';
+import { makeStyle, type Style } from './views/style.js';
+
+export interface HardenFlags {
+  inventory: string;
+  auth?: string;
+  certs?: string;
+  out?: string;
+  plan?: string;
+}
+
+function authOf(flags: HardenFlags, inventory: Inventory): AuthMode {
+  const auth = flags.auth ?? inventory.auth;
+  if (auth === 'scram' || auth === 'cert' || auth === 'scram+cert') return auth;
+  throw new UsageError(
+    'plan.auth',
+    'no auth mode chosen',
+    'pass --auth scram|cert|scram+cert or set auth: in the inventory',
+  );
+}
+
+function certsOf(flags: HardenFlags, inventory: Inventory): { certs: HardenRequest['certs']; dir: string } {
+  const spec = flags.certs ?? 'generate';
+  const defaultDir = inventory.pki?.dir ?? pkiDir(inventory.cluster);
+  if (spec === 'generate') return { certs: 'generate', dir: defaultDir };
+  if (spec.startsWith('import:') && spec.length > 'import:'.length) {
+    return { certs: 'import', dir: expandHome(spec.slice('import:'.length)) };
+  }
+  throw new UsageError('plan.certs', `--certs ${spec}: expected generate or import:DIR`);
+}
+
+function stepView(stderr: NodeJS.WritableStream, style: Style) {
+  const progress = auditProgressView(stderr, style);
+  return (e: EngineEvent): void => {
+    switch (e.type) {
+      case 'step:done':
+        stderr.write(
+          `${style('green', '✓')} ${e.node} ${e.step}${e.skipped ? style('gray', ' (already done)') : ''} ${style('gray', `${e.ms} ms`)}\n`,
+        );
+        break;
+      case 'step:failed':
+        stderr.write(`${style('red', '✗')} ${e.node} ${e.step}: ${e.error.message}\n`);
+        break;
+      case 'rollback:started':
+      case 'rollback:done':
+      case 'rollback:failed':
+        stderr.write(`${style('yellow', '↺')} ${JSON.stringify(e)}\n`);
+        break;
+      default:
+        progress(e);
+    }
+  };
+}
+
+interface Planned {
+  plan: PlanDocument;
+  run: Awaited<ReturnType<typeof prepareHardening>>;
+  sessions: Map<string, RemoteSession>;
+  runId: string;
+  inventory: Inventory;
+}
+
+async function preparePlan(
+  flags: HardenFlags,
+  global: GlobalOptions,
+  io: CliIo,
+  bus: EventBus,
+  signal: AbortSignal,
+): Promise<Planned> {
+  const { inventory } = await loadInventory(flags.inventory);
+  const auth = authOf(flags, inventory);
+  const { certs, dir } = certsOf(flags, inventory);
+  const { outcomes, sessions } = await preflightAll(
+    inventory,
+    bus,
+    {
+      hostKeys: global.acceptNewHostKeys === true ? 'accept-and-save' : 'reject',
+      secrets: envSecrets(io.env),
+    },
+    signal,
+  );
+  try {
+    // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
+    const md5Roles = outcomes.flatMap((o) =>
+      o.ok && o.facts.pg?.role === 'primary' ? o.facts.pg.md5Roles : [],
+    );
+    const resolved = await resolvePasswords({
+      // Every md5 role needs the operator's password: a new one would strand its clients (and a
+      // replication role's .pgpass on the standbys).
+      roles: md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
+      env: io.env,
+      secretsFile: global.secrets,
+    });
+    const req: HardenRequest = { inventory, auth, certs, pkiDir: dir, passwords: passwordMap(resolved) };
+    const run = await prepareHardening(req, outcomes, sessions);
+    const runId = newRunId();
+    const plan = await planHardening(run, req, runId, signal);
+    return { plan, run, sessions, runId, inventory };
+  } catch (err) {
+    await Promise.allSettled([...sessions.values()].map((s) => s.close()));
+    throw err;
+  }
+}
+
+function closeAll(sessions: Map<string, RemoteSession>): Promise<unknown> {
+  return Promise.allSettled([...sessions.values()].map((s) => s.close()));
+}
+
+export async function planCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
+  const mode = detectMode(io.env, io, { json: global.json, color: global.color });
+  const style = makeStyle(mode.color);
+  const json = global.json === true ? jsonLinesView(io.stdout, () => envSecretValues(io.env)) : undefined;
+  const bus = new EventBus();
+  bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
+  try {
+    const p = await preparePlan(flags, global, io, bus, new AbortController().signal);
+    await closeAll(p.sessions);
+    if (flags.out !== undefined)
+      await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
+    if (json)
+      json.summary({ command: 'plan', exitCode: 0, plan: p.plan, ...(flags.out ? { path: flags.out } : {}) });
+    else renderPlan(io.stdout, style, p.plan);
+    return 0;
+  } catch (err) {
+    const code = report(err, io.stderr, global.verbose === true);
+    const e = toPghardenError(err);
+    json?.summary({
+      command: 'plan',
+      exitCode: code,
+      error: { code: e.code, message: e.message, hint: e.hint },
+    });
+    return code;
+  }
+}
+
+async function readSavedPlan(path: string): Promise<PlanDocument> {
+  try {
+    const doc = JSON.parse(await readFile(expandHome(path), 'utf8')) as PlanDocument;
+    if (doc.v !== 1 || !Array.isArray(doc.nodes)) throw new Error('not a pgharden plan');
+    return doc;
+  } catch (err) {
+    throw new UsageError(
+      'apply.bad-plan',
+      `cannot use ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      'write one with `pgharden plan -o plan.json`',
+    );
+  }
+}
+
+export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
+  const mode = detectMode(io.env, io, { json: global.json, color: global.color });
+  const style = makeStyle(mode.color);
+  const json = global.json === true ? jsonLinesView(io.stdout, () => envSecretValues(io.env)) : undefined;
+  const bus = new EventBus();
+  bus.subscribe(json ? json.onEvent : stepView(io.stderr, style));
+  const controller = new AbortController();
+  const onSigint = (): void =>
+    controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
+  process.once('SIGINT', onSigint);
+  let sessions = new Map<string, RemoteSession>();
+  try {
+    const saved = flags.plan === undefined ? undefined : await readSavedPlan(flags.plan);
+    const p = await preparePlan(flags, global, io, bus, controller.signal);
+    sessions = p.sessions;
+    if (saved !== undefined) {
+      const changed = changedSince(saved, p.plan);
+      if (changed.length > 0) {
+        throw new UsageError(
+          'apply.plan-stale',
+          `the cluster changed since ${flags.plan} was written: ${changed.join('; ')}`,
+          'run `pgharden plan -o plan.json` again and review it',
+        );
+      }
+    }
+    if (!json) renderPlan(io.stdout, style, p.plan);
+    const needed = p.plan.nodes.some((n) => n.steps.some((s) => s.needed));
+    if (!needed) {
+      json?.summary({ command: 'apply', exitCode: 0, runId: null, changed: false });
+      return 0;
+    }
+    if (global.yes !== true) {
+      throw new UsageError(
+        'apply.confirm',
+        'the plan above was not confirmed',
+        'pass --yes to apply it (nothing was changed)',
+      );
+    }
+    const dir = stateDir(io.env, global.stateDir);
+    const lock = await acquireRunLock(dir, p.inventory.cluster, p.runId);
+    const journal = await Journal.open(dir, p.runId, p.run.secrets);
+    try {
+      await journal.write({ type: 'run:meta', inventory: expandHome(flags.inventory), auth: p.plan.auth });
+      assertNoSecrets(JSON.stringify(p.plan), p.run.secrets);
+      const result = await runPlan({
+        runId: p.runId,
+        nodes: p.run.nodePlans.map((np) => ({
+          ...np,
+          // After undoing a node: reload what was restored, then prove PostgreSQL answers (SPEC §10).
+          afterRollback: async (session, signal) => {
+            await psqlQueries(
+              session,
+              pgConn(np.facts),
+              { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
+              { signal },
+            );
+          },
+        })),
+        phases: p.run.phases,
+        journal,
+        bus,
+        signal: controller.signal,
+      });
+      json?.summary({
+        command: 'apply',
+        exitCode: 0,
+        runId: result.runId,
+        nodes: result.nodes,
+        journal: journal.path,
+      });
+      if (!json)
+        io.stderr.write(
+          `${style('green', '✓')} applied; run ${result.runId}, journal ${journal.path}\n  → next: pgharden verify -i ${flags.inventory}\n`,
+        );
+      return 0;
+    } finally {
+      await journal.close().catch(() => undefined);
+      await lock.release();
+    }
+  } catch (err) {
+    const code = report(err, io.stderr, global.verbose === true);
+    const e = toPghardenError(err);
+    json?.summary({
+      command: 'apply',
+      exitCode: code,
+      error: { code: e.code, message: e.message, hint: e.hint },
+    });
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await closeAll(sessions);
+  }
+}

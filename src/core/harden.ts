@@ -1,0 +1,271 @@
+// First-time hardening, planning half: from preflight facts, the chosen auth mode and the PKI,
+// build every node's HardenContext and schedule, then ask each step what it would change. The
+// plan document is plain JSON with no secret in it (checked), so it can be shown, saved with
+// `plan -o plan.json` and replayed by `apply --plan plan.json`.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { RemoteSession } from '../remote/types.js';
+import { issueToDir, planLeaves } from '../pki/index.js';
+import type { AuthMode, HardenContext, PemPair } from '../steps/context.js';
+import { RELOAD } from '../steps/reload.js';
+import { streamingSchedule } from '../topologies/streaming.js';
+import { unifiedDiff } from './diff.js';
+import { BugError, FailedError, UsageError } from './errors.js';
+import type { NodeOutcome } from './facts.js';
+import type { Inventory } from './inventory-schema.js';
+import type { NodePlan, PhaseEntry } from './runner.js';
+import type { PlannedChange, Step, StepContext } from './step.js';
+
+export interface HardenRequest {
+  inventory: Inventory;
+  auth: AuthMode;
+  /** `generate`: issue (or keep) certificates in `pkiDir`; `import`: use what is there, issue nothing. */
+  certs: 'generate' | 'import';
+  pkiDir: string;
+  caPassphrase?: string | undefined;
+  passwords: ReadonlyMap<string, string>;
+}
+
+export interface PreparedRun {
+  contexts: Map<string, HardenContext>;
+  nodePlans: NodePlan<HardenContext>[];
+  phases: PhaseEntry[][];
+  /** Everything that must never appear in a plan, journal or output. */
+  secrets: string[];
+}
+
+export interface PlannedStep {
+  id: string;
+  title: string;
+  /** false: check() says it is done already; apply will skip it. */
+  needed: boolean;
+  change?: PlannedChange | undefined;
+  diffs?: string[] | undefined;
+}
+
+export interface PlanDocument {
+  v: 1;
+  cluster: string;
+  topology: Inventory['topology'];
+  auth: AuthMode;
+  createdAt: string;
+  nodes: { node: string; host: string; role: 'primary' | 'standby'; steps: PlannedStep[] }[];
+  phases: { node: string; steps: string[] }[][];
+  /** sha256 of each file's content as planned, per node: apply --plan refuses when one differs now. */
+  checksums: Record<string, Record<string, string>>;
+  reloads: number;
+  restarts: number;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+async function readPair(dir: string, name: string): Promise<PemPair> {
+  const read = (f: string): Promise<string> =>
+    readFile(join(dir, f), 'utf8').catch(() => {
+      throw new UsageError(
+        'plan.pki-missing',
+        `${join(dir, f)} is missing`,
+        'run `pgharden certs issue -i INVENTORY --out DIR` or use --certs generate',
+      );
+    });
+  const [certPem, keyPem] = await Promise.all([read(`${name}.crt`), read(`${name}.key`)]);
+  return { certPem, keyPem };
+}
+
+/** Roles that get a client certificate: every inventory role when certificates authenticate. */
+function certRoles(req: HardenRequest): string[] {
+  return req.auth === 'scram' ? [] : (req.inventory.roles ?? []).map((r) => r.name);
+}
+
+export async function prepareHardening(
+  req: HardenRequest,
+  outcomes: readonly NodeOutcome[],
+  sessions: ReadonlyMap<string, RemoteSession>,
+): Promise<PreparedRun> {
+  const { inventory } = req;
+  if (inventory.topology !== 'streaming') {
+    throw new UsageError(
+      'plan.topology-unsupported',
+      `topology ${inventory.topology} cannot be hardened by this version yet (streaming only)`,
+      'run `pgharden audit` for a read-only report',
+    );
+  }
+  const down = outcomes.filter((o) => !o.ok || o.facts.pg === undefined);
+  if (down.length > 0) {
+    const why = down.map((o) =>
+      o.ok ? `${o.node}: ${o.facts.pgProblem?.message ?? 'PostgreSQL not inspected'}` : o.error.message,
+    );
+    throw new FailedError(
+      'plan.nodes-unavailable',
+      `cannot plan without every node: ${why.join('; ')}`,
+      'fix these nodes (see `pgharden audit`) and run again; nothing was changed',
+    );
+  }
+  const facts = outcomes.flatMap((o) =>
+    o.ok && o.facts.pg !== undefined ? [{ ...o.facts, pg: o.facts.pg }] : [],
+  );
+  const primaries = facts.filter((f) => f.pg.role === 'primary');
+  const [primary] = primaries;
+  if (primary === undefined || primaries.length > 1) {
+    throw new UsageError(
+      'plan.primary',
+      `expected exactly one primary, found ${primaries.map((p) => p.node).join(', ') || 'none'}`,
+    );
+  }
+  const primaryNode = inventory.nodes.find((n) => n.name === primary.node);
+  if (req.certs === 'generate') {
+    await issueToDir({
+      dir: req.pkiDir,
+      cluster: inventory.cluster,
+      leaves: planLeaves(inventory, certRoles(req)),
+      ...(req.caPassphrase !== undefined ? { caPassphrase: req.caPassphrase } : {}),
+    });
+  }
+  const caPem = await readFile(join(req.pkiDir, 'root.crt'), 'utf8').catch(() => {
+    throw new UsageError(
+      'plan.pki-missing',
+      `${join(req.pkiDir, 'root.crt')} is missing`,
+      'use --certs generate, or issue certificates first',
+    );
+  });
+  const clients: Record<string, PemPair> = {};
+  for (const role of certRoles(req)) clients[role] = await readPair(req.pkiDir, role);
+
+  const contexts = new Map<string, HardenContext>();
+  const secrets = [...req.passwords.values(), ...Object.values(clients).map((c) => c.keyPem)];
+  for (const f of facts) {
+    const node = inventory.nodes.find((n) => n.name === f.node);
+    if (node === undefined) throw new BugError('plan.node', `no inventory entry for ${f.node}`);
+    const server = await readPair(req.pkiDir, f.node);
+    secrets.push(server.keyPem);
+    contexts.set(f.node, {
+      inventory,
+      node,
+      facts: f,
+      role: f.pg.role,
+      primary:
+        f.pg.role === 'standby' && primaryNode !== undefined
+          ? { name: primaryNode.name, host: primaryNode.host, port: primary.pg.port }
+          : undefined,
+      auth: req.auth,
+      minTlsVersion: inventory.tls?.minVersion ?? 'TLSv1.2',
+      tls: { caPem, server, clients },
+      // Outside PGDATA, so base backups and pg_rewind never copy the private key.
+      tlsDir: posix.join(posix.dirname(f.pg.dataDir), 'pgharden-tls'),
+      passwords: req.passwords,
+    });
+  }
+  const schedule = streamingSchedule(facts.map((f) => ({ name: f.node, role: f.pg.role })));
+  const nodePlans: NodePlan<HardenContext>[] = facts.map((f) => {
+    const session = sessions.get(f.node);
+    if (session === undefined) throw new BugError('plan.session', `no session for ${f.node}`);
+    return {
+      node: f.node,
+      session,
+      facts: contexts.get(f.node) as HardenContext,
+      steps: schedule.steps.get(f.node) ?? [],
+    };
+  });
+  return { contexts, nodePlans, phases: schedule.phases, secrets };
+}
+
+/** Ask every step of every node whether it is needed and what it would change. Read-only. */
+export async function planHardening(
+  prepared: PreparedRun,
+  req: HardenRequest,
+  runId: string,
+  signal: AbortSignal,
+): Promise<PlanDocument> {
+  const nodes = await Promise.all(
+    prepared.nodePlans.map(async (np) => {
+      const ctx: StepContext<HardenContext> = {
+        node: np.node,
+        session: np.session,
+        runId,
+        facts: np.facts,
+        signal,
+      };
+      const steps: PlannedStep[] = [];
+      // Sequential per node: a step's check may cache what its plan shows (pure plan, live check).
+      for (const step of np.steps) {
+        // A reload is needed once an earlier step of this node asks for one, whatever the live
+        // state says now (nothing has been applied while planning).
+        const reloadDue = step.id === RELOAD && steps.some((s) => s.change?.reload === true);
+        const live = await step.check(ctx); // always: some steps' plan() uses what check() read
+        const needed = reloadDue || live;
+        if (!needed) {
+          steps.push({ id: step.id, title: step.title, needed });
+          continue;
+        }
+        const change = step.plan(ctx);
+        steps.push({
+          id: step.id,
+          title: step.title,
+          needed,
+          change,
+          diffs: change.files.map((f) => unifiedDiff(f.path, f.before, f.after)).filter((d) => d !== ''),
+        });
+      }
+      return { node: np.node, host: np.facts.node.host, role: np.facts.role, steps };
+    }),
+  );
+  const checksums: PlanDocument['checksums'] = {};
+  for (const n of nodes) {
+    checksums[n.node] = {};
+    for (const s of n.steps)
+      for (const f of s.change?.files ?? []) checksums[n.node]![f.path] ??= sha256(f.before);
+  }
+  const changes = nodes.flatMap((n) => n.steps.flatMap((s) => (s.change ? [s.change] : [])));
+  const doc: PlanDocument = {
+    v: 1,
+    cluster: req.inventory.cluster,
+    topology: req.inventory.topology,
+    auth: req.auth,
+    createdAt: new Date().toISOString(),
+    nodes,
+    phases: prepared.phases.map((ph) =>
+      ph.map((e) => ({ node: e.node, steps: e.steps.map((s: Step) => s.id) })),
+    ),
+    checksums,
+    reloads: changes.filter((c) => c.reload).length,
+    restarts: changes.filter((c) => c.restart).length,
+  };
+  assertNoSecrets(JSON.stringify(doc), prepared.secrets);
+  return doc;
+}
+
+/** A plan is shown and saved: a secret in it is our bug, and it must stop here. */
+export function assertNoSecrets(text: string, secrets: readonly string[]): void {
+  const keyLine = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+  if (keyLine.test(text) || secrets.some((s) => s.length >= 4 && text.includes(s.trim()))) {
+    throw new BugError(
+      'plan.secret',
+      'a plan would contain a password or private key; refusing to show or save it',
+    );
+  }
+}
+
+/**
+ * What differs between a saved plan and the plan computed now (apply --plan refuses then): a file's
+ * content, or the set of steps a node needs.
+ */
+export function changedSince(saved: PlanDocument, now: PlanDocument): string[] {
+  const out: string[] = [];
+  const needed = (doc: PlanDocument, node: string): string =>
+    (doc.nodes.find((n) => n.node === node)?.steps ?? [])
+      .filter((st) => st.needed)
+      .map((st) => st.id)
+      .join(',');
+  for (const n of new Set([...saved.nodes, ...now.nodes].map((x) => x.node))) {
+    if (needed(saved, n) !== needed(now, n))
+      out.push(`${n}: steps [${needed(saved, n)}] → [${needed(now, n)}]`);
+  }
+  for (const [node, files] of Object.entries(saved.checksums)) {
+    for (const [path, sum] of Object.entries(files)) {
+      const current = now.checksums[node]?.[path];
+      if (current !== undefined && current !== sum) out.push(`${node}:${path}`);
+    }
+  }
+  return out;
+}
