@@ -39,6 +39,8 @@ describe('peer probe verdicts from psql stderr', () => {
       ),
       true,
     ],
+    [2, failed('FATAL:  connection requires a valid client certificate'), true],
+    [2, failed('FATAL:  certificate authentication failed for user "app"'), true],
     [2, failed('SSL error: certificate verify failed'), false],
     [2, failed('server certificate for "pg1" does not match host name "10.0.0.11"'), false],
     [2, failed('server does not support SSL, but SSL was required'), false],

@@ -49,13 +49,10 @@ export function judgeVerifyFull(code: number | null, stderr: string): { ok: bool
       .find((l) => l.trim() !== '') ?? '';
   const msg = line.replace(/^psql: (error: )?/, '').slice(0, 300);
   if (code === 0) return { ok: true, value: 'connected (verify-full)' };
-  if (/certificate|does not match host name|does not support SSL|SSL error|root certificate/i.test(msg))
-    return { ok: false, value: msg };
-  if (
-    /no password supplied|password authentication failed|SSL encryption|certificate authentication failed/.test(
-      msg,
-    )
-  )
+  // A FATAL comes from the server, and libpq sends nothing to it before the certificate and the
+  // host name were verified: a server-side refusal (password, client certificate, hba) still
+  // proves verify-full. Client-side TLS errors carry no FATAL.
+  if (/FATAL:/.test(msg) || /no password supplied/.test(msg))
     return { ok: true, value: `TLS verified; login refused: ${msg}` };
   return { ok: false, value: msg === '' ? `psql exit ${code}` : msg };
 }
