@@ -47,7 +47,12 @@ import {
 async function hardened(ctx: Map<string, HardenContext>): Promise<void> {
   // The helper other steps call: on a hardened node it validates the TLS files and reads the log.
   const p0 = primary();
-  expect(await validateAndReload(sess(p0), ctx.get(p0.name) as HardenContext)).toEqual({ logChecked: true });
+  const f0 = ctx.get(p0.name) as HardenContext;
+  expect(await validateAndReload(sess(p0), f0)).toEqual({ logChecked: true });
+  // The plan's predicted postgresql.auto.conf is what ALTER SYSTEM really wrote.
+  const sc = { node: p0.name, session: sess(p0), runId: 'x', facts: f0, signal: AbortSignal.timeout(9_000) };
+  const auto = (await sess(p0).readFile(`${p0.dataDir}/postgresql.auto.conf`)).toString();
+  expect(enableSsl.plan(sc).files[0]?.after).toBe(auto);
   for (const n of nodes()) {
     expect(await q(n, "SELECT current_setting('ssl') AS v")).toBe('on');
     expect(await q(n, 'SELECT pg_postmaster_start_time()::text AS v')).toBe(startedAt[n.name]);
