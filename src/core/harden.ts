@@ -2,11 +2,11 @@
 // build every node's HardenContext and schedule, then ask each step what it would change. The
 // plan document is plain JSON with no secret in it (checked), so it can be shown, saved with
 // `plan -o plan.json` and replayed by `apply --plan plan.json`.
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RemoteSession } from '../remote/types.js';
-import { issueToDir, planLeaves } from '../pki/index.js';
+import { issueToDir, keyMatchesCert, planLeaves } from '../pki/index.js';
 import type { AuthMode, HardenContext, PemPair } from '../steps/context.js';
 import { RELOAD } from '../steps/reload.js';
 import { streamingSchedule } from '../topologies/streaming.js';
@@ -139,6 +139,14 @@ export async function prepareHardening(
     if (node === undefined) throw new BugError('plan.node', `no inventory entry for ${f.node}`);
     const server = await readPair(req.pkiDir, f.node);
     secrets.push(server.keyPem);
+    // Imported (or hand-edited) material is bad input: refuse it before anything is changed.
+    if (!keyMatchesCert(createPrivateKey(server.keyPem), new X509Certificate(server.certPem))) {
+      throw new UsageError(
+        'plan.key-mismatch',
+        `${join(req.pkiDir, `${f.node}.key`)} does not match ${join(req.pkiDir, `${f.node}.crt`)}`,
+        'give the node its own key and certificate (pgharden certs lint FILE --key KEY), or use --certs generate',
+      );
+    }
     contexts.set(f.node, {
       inventory,
       node,

@@ -34,12 +34,11 @@ export function streamingSchedule(
   // Passwords are reset before any rule switches (the md5 method already accepts SCRAM verifiers).
   const authOf = (role: 'primary' | 'standby'): HardenStep[] =>
     role === 'primary' ? [scramMigration, certAuth, hbaHostssl] : [certAuth, hbaHostssl];
-  const as = (list: HardenStep[]): Step[] => list as unknown as Step[];
   const steps = new Map(nodes.map((n) => [n.name, [...tlsOf(n.role), ...authOf(n.role)]]));
   const phases: PhaseEntry[][] = [
-    primary.map((n) => ({ node: n.name, steps: as(tlsOf('primary')) })),
-    standbys.map((n) => ({ node: n.name, steps: as(tlsOf('standby')) })),
-    nodes.map((n) => ({ node: n.name, steps: as(authOf(n.role)) })),
+    primary.map((n) => ({ node: n.name, steps: tlsOf('primary') })),
+    standbys.map((n) => ({ node: n.name, steps: tlsOf('standby') })),
+    nodes.map((n) => ({ node: n.name, steps: authOf(n.role) })),
   ].filter((phase) => phase.length > 0);
   return { steps, phases };
 }
