@@ -19,26 +19,19 @@ import {
 } from '../pgconf/index.js';
 import { replaceInRecord, tokenizeAuthLines } from '../pgconf/auth-tokenize.js';
 import { hbaFromLines } from '../pgconf/hba.js';
-import { psqlQueries, type PgConnection } from '../remote/psql.js';
+import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode, HardenContext } from './context.js';
 import { validateAndReload as tlsValidateAndReload } from './reload.js';
+import { pgConn } from './tls-files.js';
 
 export const IDENT_MAP = 'pgharden';
 
-export function pgConn(h: HardenContext): PgConnection {
-  return {
-    osUser: h.facts.osUser,
-    superuser: h.node.pg?.superuser ?? 'postgres',
-    socketDir: h.facts.pg.socketDir,
-    port: h.facts.pg.port,
-    binDir: h.facts.pg.binDir,
-  };
-}
+// One way to reach a node's PostgreSQL and one SQL literal quoter for every step.
+export { pgConn, sqlLiteral as quoteLiteral } from './tls-files.js';
 
 /** `"name"` with embedded quotes doubled: the only safe way to put a role name in SQL. */
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-export const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 // check() (read-only) re-reads pg_ident.conf and plan() (pure) takes it from here: preflight's
 // facts.pg.identText is stale once auth.cert-auth has added its map earlier in the same run.

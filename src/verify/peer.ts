@@ -22,14 +22,19 @@ export interface PeerTarget {
   port: number;
 }
 
-/** The libpq error text of a refused non-TLS connection (first line of psql's stderr). */
-export function judgeNoTls(code: number | null, stderr: string): { ok: boolean; value: string } {
+/** The libpq error of a failed psql: the first non-empty stderr line, without psql's prefix. */
+function psqlError(stderr: string): string {
   const line =
     stderr
       .trim()
       .split('\n')
       .find((l) => l.trim() !== '') ?? '';
-  const msg = line.replace(/^psql: (error: )?/, '').slice(0, 300);
+  return line.replace(/^psql: (error: )?/, '').slice(0, 300);
+}
+
+/** The libpq error text of a refused non-TLS connection (first line of psql's stderr). */
+export function judgeNoTls(code: number | null, stderr: string): { ok: boolean; value: string } {
+  const msg = psqlError(stderr);
   if (code === 0) return { ok: false, value: 'non-TLS login succeeded' };
   // "no pg_hba.conf entry": nothing matched; "pg_hba.conf rejects connection": a reject rule did
   // (pgharden's own `hostnossl … reject`). Both refuse before authentication.
@@ -42,12 +47,7 @@ export function judgeNoTls(code: number | null, stderr: string): { ok: boolean; 
 
 /** verify-full from a peer: TLS and the name check precede authentication, so an auth refusal still passes. */
 export function judgeVerifyFull(code: number | null, stderr: string): { ok: boolean; value: string } {
-  const line =
-    stderr
-      .trim()
-      .split('\n')
-      .find((l) => l.trim() !== '') ?? '';
-  const msg = line.replace(/^psql: (error: )?/, '').slice(0, 300);
+  const msg = psqlError(stderr);
   if (code === 0) return { ok: true, value: 'connected (verify-full)' };
   // A FATAL comes from the server, and libpq sends nothing to it before the certificate and the
   // host name were verified: a server-side refusal (password, client certificate, hba) still
