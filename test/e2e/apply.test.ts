@@ -36,6 +36,16 @@ function sql(node: LabNode, query: string): string {
   ).trim();
 }
 
+/** Standbys streaming from the primary, after waiting up to 10 s (a rollback reconnects them). */
+async function streamingStandbys(): Promise<string> {
+  let n = '';
+  for (let i = 0; i < 100 && n !== '2'; i++) {
+    n = sql(primary(), "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
+    if (n !== '2') await new Promise((r) => setTimeout(r, 100));
+  }
+  return n;
+}
+
 const primary = (): LabNode => lab.nodes.find((n) => n.role === 'primary') as LabNode;
 const standbys = (): LabNode[] => lab.nodes.filter((n) => n.role === 'standby');
 const confFiles = (): string[] =>
@@ -213,12 +223,7 @@ describe('pgharden apply on the insecure streaming lab', () => {
       expect(sql(n, 'SHOW ssl')).toBe('off');
       expect(sql(n, 'SELECT pg_postmaster_start_time()')).toBe(started[n.name]);
     }
-    let streaming = '';
-    for (let i = 0; i < 100 && streaming !== '2'; i++) {
-      streaming = sql(primary(), "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
-      if (streaming !== '2') await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(streaming).toBe('2');
+    expect(await streamingStandbys()).toBe('2');
   });
 
   it('without --yes a headless apply shows the plan, changes nothing and exits 2; the plan reports a shadowing trust rule', async () => {
