@@ -103,6 +103,18 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     });
 
   program
+    .command('rollback')
+    .description(
+      'undo a finished run from its journal: restore every file it changed, reload, check each node answers',
+    )
+    .argument('<run-id>', 'the run id apply printed (also the directory name under <state-dir>/runs)')
+    .option('-i, --inventory <file>', 'inventory (default: the one the run used)')
+    .action(async (runId: string, opts: { inventory?: string }, cmd: Command) => {
+      const { rollbackCommand } = await import('./rollback.js');
+      setExit(await rollbackCommand(runId, opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+
+  program
     .command('init')
     .description('write an inventory from flags or from ~/.ssh/config')
     .option('-o, --out <file>', 'where to write it', 'inventory.yaml')
