@@ -109,8 +109,7 @@ async function main(): Promise<number> {
     // Hardening (issue #5): a fresh lab per run (3 runs unless --runs is given); it leaves a fresh lab
     // running at the end, which other tests expect, so it is not torn down below.
     stopCheck();
-    const hardenRuns = process.argv.slice(2).some((a) => a.startsWith('--runs')) ? args.runs : 3;
-    const harden = await benchHarden({ ...ctx, runs: hardenRuns, log });
+    const harden = await benchHarden({ ...ctx, runs: args.hardenRuns, log });
     handle = { ...handle, startedByUs: false };
     process.stdout.write(
       args.json

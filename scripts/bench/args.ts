@@ -1,9 +1,11 @@
-// Command line of `npm run bench`: `tsx scripts/bench.ts [--runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]`.
+// Command line of `npm run bench`: `tsx scripts/bench.ts [--runs N] [--harden-runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]`.
 import { parseArgs } from 'node:util';
 
 export interface BenchArgs {
   /** Measured runs per variant (default 5). */
   runs: number;
+  /** Runs of the hardening block (default 3, or --runs): each one brings up a fresh lab first. */
+  hardenRuns: number;
   /** Unrecorded runs per variant before measuring (default 1): warms the page cache and sshd. */
   warmup: number;
   /** Print one JSON object instead of the table. */
@@ -14,8 +16,9 @@ export interface BenchArgs {
   replaceBrokenLab: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]
-  --runs N               measured runs per variant (default 5)
+export const USAGE = `usage: npm run bench -- [--runs N] [--harden-runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]
+  --runs N               measured runs per variant (default 5; hardening: 3)
+  --harden-runs N        runs of the hardening block (default: --runs if given, else 3)
   --warmup N             unrecorded runs per variant first (default 1)
   --json                 print the results as one JSON object
   --keep-lab             keep the streaming lab running if this run had to bring it up
@@ -33,6 +36,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     args: argv,
     options: {
       runs: { type: 'string' },
+      'harden-runs': { type: 'string' },
       warmup: { type: 'string' },
       json: { type: 'boolean', default: false },
       'keep-lab': { type: 'boolean', default: false },
@@ -48,6 +52,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   }
   return {
     runs: count(values.runs, 'runs', 1, 5),
+    hardenRuns: count(values['harden-runs'], 'harden-runs', 1, count(values.runs, 'runs', 1, 3)),
     warmup: count(values.warmup, 'warmup', 0, 1),
     json: values.json,
     keepLab: values['keep-lab'],
