@@ -6,60 +6,19 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { checksums, jsonEvents, runCli } from './rig.js';
+import { confFiles as labConfFiles, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
 
 let lab: Lab;
 let work: string;
 
-function sql(node: LabNode, query: string): string {
-  return execFileSync(
-    'runuser',
-    [
-      '-u',
-      node.osUser,
-      '--',
-      `${node.binDir}/psql`,
-      '-XAtq',
-      '-h',
-      node.socketDir,
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-c',
-      query,
-    ],
-    { encoding: 'utf8' },
-  ).trim();
-}
-
-/** Standbys streaming from the primary, after waiting up to 10 s (a rollback reconnects them). */
-async function streamingStandbys(): Promise<string> {
-  let n = '';
-  for (let i = 0; i < 100 && n !== '2'; i++) {
-    n = sql(primary(), "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
-    if (n !== '2') await new Promise((r) => setTimeout(r, 100));
-  }
-  return n;
-}
-
-const primary = (): LabNode => lab.nodes.find((n) => n.role === 'primary') as LabNode;
+const primary = (): LabNode => primaryOf(lab);
 const standbys = (): LabNode[] => lab.nodes.filter((n) => n.role === 'standby');
-const confFiles = (): string[] =>
-  lab.nodes.flatMap((n) =>
-    ['postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf'].map((f) => join(n.dataDir, f)),
-  );
+const confFiles = (): string[] => labConfFiles(lab);
 
-async function inventory(name: string, pkiDir: string): Promise<string> {
-  const inv = parse(await readFile(lab.inventoryPath, 'utf8')) as Record<string, unknown>;
-  inv['pki'] = { dir: pkiDir };
-  const path = join(work, `${name}.yaml`);
-  await writeFile(path, stringify(inv));
-  return path;
-}
+const inventory = (name: string, pkiDir: string): Promise<string> => labInventory(lab, work, name, pkiDir);
 
 beforeEach(async () => {
   lab = await up('streaming');
@@ -223,7 +182,7 @@ describe('pgharden apply on the insecure streaming lab', () => {
       expect(sql(n, 'SHOW ssl')).toBe('off');
       expect(sql(n, 'SELECT pg_postmaster_start_time()')).toBe(started[n.name]);
     }
-    expect(await streamingStandbys()).toBe('2');
+    expect(await streamingStandbys(lab)).toBe('2');
   });
 
   it('without --yes a headless apply shows the plan, changes nothing and exits 2; the plan reports a shadowing trust rule', async () => {

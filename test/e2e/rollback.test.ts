@@ -1,61 +1,22 @@
 // Undoing a hardening run: `pgharden rollback RUN_ID` after a finished apply, and SIGINT in the
 // middle of an apply (exit 130, every node back). Each test starts from a fresh insecure lab.
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { BIN, checksums, jsonEvents, runCli } from './rig.js';
+import { confFiles as labConfFiles, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
 
 let lab: Lab;
 let work: string;
 
-const sql = (node: LabNode, query: string): string =>
-  execFileSync(
-    'runuser',
-    [
-      '-u',
-      node.osUser,
-      '--',
-      `${node.binDir}/psql`,
-      '-XAtq',
-      '-h',
-      node.socketDir,
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-c',
-      query,
-    ],
-    { encoding: 'utf8' },
-  ).trim();
-const primary = (): LabNode => lab.nodes.find((n) => n.role === 'primary') as LabNode;
-const confFiles = (): string[] =>
-  lab.nodes.flatMap((n) =>
-    ['postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf'].map((f) => join(n.dataDir, f)),
-  );
+const primary = (): LabNode => primaryOf(lab);
+const confFiles = (): string[] => labConfFiles(lab);
 
-async function streamingStandbys(): Promise<string> {
-  let n = '';
-  for (let i = 0; i < 100 && n !== '2'; i++) {
-    n = sql(primary(), "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
-    if (n !== '2') await new Promise((r) => setTimeout(r, 100));
-  }
-  return n;
-}
-
-async function inventory(): Promise<string> {
-  const inv = parse(await readFile(lab.inventoryPath, 'utf8')) as Record<string, unknown>;
-  inv['pki'] = { dir: join(work, 'pki') };
-  const path = join(work, 'inventory.yaml');
-  await writeFile(path, stringify(inv));
-  return path;
-}
+const inventory = (): Promise<string> => labInventory(lab, work, 'inventory', join(work, 'pki'));
 
 beforeEach(async () => {
   lab = await up('streaming');
@@ -101,7 +62,7 @@ describe('undoing a hardening run', () => {
     expect(await checksums(confFiles())).toEqual(before);
     for (const n of lab.nodes) expect(sql(n, 'SHOW ssl')).toBe('off');
     expect(lab.nodes.map((n) => sql(n, 'SELECT pg_postmaster_start_time()'))).toEqual(started);
-    expect(await streamingStandbys()).toBe('2');
+    expect(await streamingStandbys(lab)).toBe('2');
     // A second rollback of the same run is refused.
     expect((await runCli(['rollback', runId, '--state-dir', state])).code).toBe(2);
   });
@@ -143,6 +104,6 @@ describe('undoing a hardening run', () => {
     expect(events.some((e) => e.type === 'rollback:done')).toBe(true);
     expect(await checksums(confFiles())).toEqual(before);
     for (const n of lab.nodes) expect(sql(n, 'SHOW ssl')).toBe('off');
-    expect(await streamingStandbys()).toBe('2');
+    expect(await streamingStandbys(lab)).toBe('2');
   });
 });
