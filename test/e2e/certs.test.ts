@@ -8,32 +8,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLab } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
+import { handTls, type HandTls } from './hand-tls.js';
 import { jsonEvents, runCli } from './rig.js';
-
-const SETTINGS = ['ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file'] as const;
 
 let lab: Lab;
 let node: LabNode;
 let work: string;
 let pki: string;
-/** Files installed into the primary's data dir (removed in afterAll). */
-let installed: { cert: string; key: string; ca: string };
-/** postgresql.auto.conf before the test: ALTER SYSTEM RESET must leave it byte for byte as it was. */
-let autoConfBefore: string;
-
-/** SQL on the node over its socket, as its OS user (peer auth), one statement per -c. */
-async function nodeSql(...statements: string[]): Promise<string> {
-  const args = ['-h', node.socketDir, '-p', String(node.port), '-U', 'postgres', '-d', 'postgres', '-XAt'];
-  const r = await execa('runuser', [
-    '-u',
-    node.osUser,
-    '--',
-    join(node.binDir, 'psql'),
-    ...args,
-    ...statements.flatMap((s) => ['-c', s]),
-  ]);
-  return r.stdout.trim();
-}
+let tls: HandTls;
 
 /** psql over TCP from the operator side, with a clean libpq environment. */
 function tcpPsql(conninfo: string, sql: string) {
@@ -48,24 +30,6 @@ function tcpPsql(conninfo: string, sql: string) {
   });
 }
 
-/** A reload is asynchronous: new sessions see it once the postmaster has processed SIGHUP. */
-async function waitForSsl(want: 'on' | 'off'): Promise<string> {
-  let value = '';
-  for (let i = 0; i < 50; i++) {
-    value = await nodeSql('SHOW ssl');
-    if (value === want) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return value;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 beforeAll(async () => {
   const l = await readLab('streaming');
   if (!l) throw new Error('the streaming lab is not up (test/e2e/global-setup.ts brings it up)');
@@ -75,31 +39,18 @@ beforeAll(async () => {
   node = primary;
   work = await mkdtemp(join(tmpdir(), 'pgharden-certs-'));
   pki = join(work, 'pki');
-  installed = {
-    cert: join(node.dataDir, 'pgharden-e2e.crt'),
-    key: join(node.dataDir, 'pgharden-e2e.key'),
-    ca: join(node.dataDir, 'pgharden-e2e-root.crt'),
-  };
-  for (const f of Object.values(installed)) {
-    if (await exists(f)) throw new Error(`${f} exists already: refusing to overwrite it`);
-  }
-  expect(await nodeSql('SHOW ssl')).toBe('off');
-  autoConfBefore = await readFile(join(node.dataDir, 'postgresql.auto.conf'), 'utf8');
+  tls = handTls(node, 'certs');
+  await tls.prepare();
+  expect(await tls.sql('SHOW ssl')).toBe('off');
 });
 
 afterAll(async () => {
   if (node === undefined) return;
-  await nodeSql(...SETTINGS.map((s) => `ALTER SYSTEM RESET ${s}`), 'SELECT pg_reload_conf()');
-  const ssl = await waitForSsl('off');
-  await execa('rm', ['-f', ...Object.values(installed)]);
+  const after = await tls.restore();
   await rm(work, { recursive: true, force: true });
-  expect(ssl).toBe('off');
-  expect(await readFile(join(node.dataDir, 'postgresql.auto.conf'), 'utf8')).toBe(autoConfBefore);
-  expect(
-    await nodeSql(
-      `SELECT count(*) FROM pg_settings WHERE name IN ('ssl_cert_file', 'ssl_key_file', 'ssl_ca_file') AND source <> 'default'`,
-    ),
-  ).toBe('0');
+  expect(after.ssl).toBe('off');
+  expect(after.autoConf).toBe(after.autoConfBefore);
+  expect(after.nonDefaultTlsFiles).toBe('0');
 });
 
 describe('certs issue on the lab inventory', () => {
@@ -150,19 +101,8 @@ describe('certs issue on the lab inventory', () => {
 
 describe('PostgreSQL 15 serves the issued certificate', () => {
   beforeAll(async () => {
-    const install = (src: string, dst: string, mode: string) =>
-      execa('install', ['-o', node.osUser, '-m', mode, join(pki, src), dst]);
-    await install(`${node.name}.crt`, installed.cert, '0644');
-    await install(`${node.name}.key`, installed.key, '0600');
-    await install('root.crt', installed.ca, '0644');
-    await nodeSql(
-      'ALTER SYSTEM SET ssl = on',
-      `ALTER SYSTEM SET ssl_cert_file = '${installed.cert}'`,
-      `ALTER SYSTEM SET ssl_key_file = '${installed.key}'`,
-      `ALTER SYSTEM SET ssl_ca_file = '${installed.ca}'`,
-      'SELECT pg_reload_conf()',
-    );
-    expect(await waitForSsl('on')).toBe('on');
+    await tls.enable(pki);
+    expect(await tls.waitForSsl('on')).toBe('on');
   });
 
   const conninfo = (extra: string) =>

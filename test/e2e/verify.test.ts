@@ -3,17 +3,15 @@
 // pg1 hardened by hand (certs from `certs issue`, ssl=on by ALTER SYSTEM) so the TLS probes pass there
 // while hba still accepts non-TLS md5. pg1 is restored exactly afterwards: other e2e files expect the
 // insecure lab.
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLab } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
+import { handTls, type HandTls } from './hand-tls.js';
 import { jsonEvents, runCli, type CliRun, type JsonEvent } from './rig.js';
-
-const SETTINGS = ['ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file'] as const;
 
 let lab: Lab;
 let pg1: LabNode;
@@ -21,31 +19,7 @@ let work: string;
 let pki: string;
 /** Inventory copy whose pki.dir is the temp PKI dir. */
 let inventory: string;
-let installed: { cert: string; key: string; ca: string };
-let autoConfBefore: string;
-
-async function nodeSql(...statements: string[]): Promise<string> {
-  const args = ['-h', pg1.socketDir, '-p', String(pg1.port), '-U', 'postgres', '-d', 'postgres', '-XAt'];
-  const r = await execa('runuser', [
-    '-u',
-    pg1.osUser,
-    '--',
-    join(pg1.binDir, 'psql'),
-    ...args,
-    ...statements.flatMap((s) => ['-c', s]),
-  ]);
-  return r.stdout.trim();
-}
-
-async function waitForSsl(want: 'on' | 'off'): Promise<string> {
-  let value = '';
-  for (let i = 0; i < 50; i++) {
-    value = await nodeSql('SHOW ssl');
-    if (value === want) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return value;
-}
+let tls: HandTls;
 
 interface Row {
   node: string;
@@ -87,35 +61,18 @@ beforeAll(async () => {
   inventory = join(work, 'inventory.yaml');
   const doc = parse(await readFile(lab.inventoryPath, 'utf8')) as Record<string, unknown>;
   await writeFile(inventory, stringify({ ...doc, pki: { dir: pki } }));
-  installed = {
-    cert: join(pg1.dataDir, 'pgharden-e2e-verify.crt'),
-    key: join(pg1.dataDir, 'pgharden-e2e-verify.key'),
-    ca: join(pg1.dataDir, 'pgharden-e2e-verify-root.crt'),
-  };
-  for (const f of Object.values(installed)) {
-    const there = await stat(f).then(
-      () => true,
-      () => false,
-    );
-    if (there) throw new Error(`${f} exists already: refusing to overwrite it`);
-  }
-  expect(await nodeSql('SHOW ssl')).toBe('off');
-  autoConfBefore = await readFile(join(pg1.dataDir, 'postgresql.auto.conf'), 'utf8');
+  tls = handTls(pg1, 'verify');
+  await tls.prepare();
+  expect(await tls.sql('SHOW ssl')).toBe('off');
 });
 
 afterAll(async () => {
   if (pg1 === undefined) return;
-  await nodeSql(...SETTINGS.map((s) => `ALTER SYSTEM RESET ${s}`), 'SELECT pg_reload_conf()');
-  const ssl = await waitForSsl('off');
-  await execa('rm', ['-f', ...Object.values(installed)]);
+  const after = await tls.restore();
   await rm(work, { recursive: true, force: true });
-  expect(ssl).toBe('off');
-  expect(await readFile(join(pg1.dataDir, 'postgresql.auto.conf'), 'utf8')).toBe(autoConfBefore);
-  expect(
-    await nodeSql(
-      `SELECT count(*) FROM pg_settings WHERE name IN ('ssl_cert_file', 'ssl_key_file', 'ssl_ca_file') AND source <> 'default'`,
-    ),
-  ).toBe('0');
+  expect(after.ssl).toBe('off');
+  expect(after.autoConf).toBe(after.autoConfBefore);
+  expect(after.nonDefaultTlsFiles).toBe('0');
 });
 
 describe('verify on the insecure lab', () => {
@@ -210,19 +167,8 @@ describe('verify with pg1 hardened by hand (TLS on, hba unchanged)', () => {
   beforeAll(async () => {
     const issued = await runCli(['certs', 'issue', '-i', inventory]);
     expect(issued.code).toBe(0);
-    const install = (src: string, dst: string, mode: string) =>
-      execa('install', ['-o', pg1.osUser, '-m', mode, join(pki, src), dst]);
-    await install('pg1.crt', installed.cert, '0644');
-    await install('pg1.key', installed.key, '0600');
-    await install('root.crt', installed.ca, '0644');
-    await nodeSql(
-      'ALTER SYSTEM SET ssl = on',
-      `ALTER SYSTEM SET ssl_cert_file = '${installed.cert}'`,
-      `ALTER SYSTEM SET ssl_key_file = '${installed.key}'`,
-      `ALTER SYSTEM SET ssl_ca_file = '${installed.ca}'`,
-      'SELECT pg_reload_conf()',
-    );
-    expect(await waitForSsl('on')).toBe('on');
+    await tls.enable(pki);
+    expect(await tls.waitForSsl('on')).toBe('on');
   });
 
   it('without credentials the verify-full probe proves TLS but fails, saying which variable to set', async () => {
