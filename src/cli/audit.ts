@@ -4,9 +4,9 @@ import { loadInventory } from '../core/inventory.js';
 import { detectMode } from '../core/terminal.js';
 import { runAudit } from '../core/audit-run.js';
 import { SEVERITIES } from '../core/severity.js';
-import { toPghardenError, type ExitCode } from '../core/errors.js';
+import type { ExitCode } from '../core/errors.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { reportFailure } from './report-error.js';
 import { envSecrets, envSecretValues } from './secrets.js';
 import { auditProgressView, renderAuditReport } from './views/audit-human.js';
 import { jsonLinesView } from './views/json-lines.js';
@@ -44,13 +44,6 @@ export async function auditCommand(args: {
     }
     return result.exitCode;
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    const e = toPghardenError(err);
-    json?.summary({
-      command: 'audit',
-      exitCode: code,
-      error: { code: e.code, message: e.message, hint: e.hint },
-    });
-    return code;
+    return reportFailure(err, 'audit', global, io);
   }
 }

@@ -4,11 +4,12 @@ import { stat, readFile } from 'node:fs/promises';
 import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { expandHome, pkiDir } from '../core/paths.js';
-import { toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
+import { UsageError, type ExitCode } from '../core/errors.js';
 import { issueToDir, planLeaves, type PkiFile } from '../pki/issue.js';
 import { isKeyType } from '../pki/keys.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { reportFailure } from './report-error.js';
+import { jsonLine } from './views/json-lines.js';
 
 interface IssueOptions {
   inventory: string;
@@ -63,11 +64,6 @@ export async function readPassphraseFile(path: string): Promise<string> {
 /** --out, else the inventory's pki.dir, else the cluster's default PKI dir (SPEC §2). */
 export function inventoryPkiDir(inventory: Inventory, env: NodeJS.ProcessEnv): string {
   return inventory.pki?.dir ?? pkiDir(inventory.cluster, env);
-}
-
-/** One `--json` line: the shape every headless view uses. */
-export function jsonLine(out: NodeJS.WritableStream, obj: object): void {
-  out.write(`${JSON.stringify({ v: 1, ts: new Date().toISOString(), ...obj })}\n`);
 }
 
 const day = (d: Date): string => d.toISOString().slice(0, 10);
@@ -126,16 +122,6 @@ export async function certsIssueCommand(
     }
     return 0;
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    if (json) {
-      const e = toPghardenError(err);
-      jsonLine(io.stdout, {
-        type: 'summary',
-        command: 'certs issue',
-        exitCode: code,
-        error: { code: e.code, message: e.message, hint: e.hint },
-      });
-    }
-    return code;
+    return reportFailure(err, 'certs issue', global, io);
   }
 }

@@ -1,14 +1,14 @@
 // `pgharden certs lint FILE… [--profile P] [--ca F] [--key F] [--host N]… [--passphrase-file F]`.
 // Exit 0 when no finding is an error, 3 when one is, 2 when an input cannot be read (SPEC §3).
 import { readFile } from 'node:fs/promises';
-import { UsageError, toPghardenError, type ExitCode } from '../core/errors.js';
+import { UsageError, type ExitCode } from '../core/errors.js';
 import { scrubSecrets } from '../core/redact.js';
 import { detectMode } from '../core/terminal.js';
 import { lintFiles } from '../pki/lint/files.js';
 import type { LintFinding } from '../pki/lint/finding.js';
 import { LINT_PROFILES, isLintProfile, type LintProfile, type LintSeverity } from '../pki/lint/profiles.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { reportFailure } from './report-error.js';
 import { makeStyle, type Style } from './views/style.js';
 
 export type LintCommandOptions = {
@@ -129,16 +129,6 @@ export async function certsLintCommand(
     }
     return result.exitCode;
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    if (global.json === true) {
-      const e = toPghardenError(err);
-      line({
-        type: 'summary',
-        command: 'certs lint',
-        exitCode: code,
-        error: { code: e.code, message: e.message, hint: e.hint },
-      });
-    }
-    return code;
+    return reportFailure(err, 'certs lint', global, io);
   }
 }

@@ -4,12 +4,13 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadInventory } from '../core/inventory.js';
 import { expandHome } from '../core/paths.js';
-import { toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
+import { UsageError, type ExitCode } from '../core/errors.js';
 import { describeCrl, isRevocationReason, readCrlFile, revoke, REVOCATION_REASONS } from '../pki/crl.js';
 import { CA_CERT_FILE, CRL_FILE, readCertFile } from '../pki/store.js';
-import { inventoryPkiDir, jsonLine, readPassphraseFile } from './certs-issue.js';
+import { inventoryPkiDir, readPassphraseFile } from './certs-issue.js';
+import { jsonLine } from './views/json-lines.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { reportFailure } from './report-error.js';
 
 interface DirOptions {
   inventory?: string;
@@ -49,20 +50,6 @@ async function targetFile(target: string, dir: string): Promise<string> {
     );
   }
   return file;
-}
-
-function failure(err: unknown, command: string, global: GlobalOptions, io: CliIo): ExitCode {
-  const code = report(err, io.stderr, global.verbose === true);
-  if (global.json === true) {
-    const e = toPghardenError(err);
-    jsonLine(io.stdout, {
-      type: 'summary',
-      command,
-      exitCode: code,
-      error: { code: e.code, message: e.message, hint: e.hint },
-    });
-  }
-  return code;
 }
 
 const when = (d: Date): string => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
@@ -116,7 +103,7 @@ export async function certsRevokeCommand(
     }
     return 0;
   } catch (err) {
-    return failure(err, 'certs revoke', global, io);
+    return reportFailure(err, 'certs revoke', global, io);
   }
 }
 
@@ -187,6 +174,6 @@ export async function certsCrlCommand(
     }
     return exitCode;
   } catch (err) {
-    return failure(err, 'certs crl', global, io);
+    return reportFailure(err, 'certs crl', global, io);
   }
 }

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { preflightAll } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
-import { InterruptedError, toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
+import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
 import {
   assertNoSecrets,
   changedSince,
@@ -15,7 +15,7 @@ import {
 import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { Journal, newRunId } from '../core/journal.js';
-import { expandHome, pkiDir, stateDir } from '../core/paths.js';
+import { expandHome, stateDir } from '../core/paths.js';
 import { runPlan } from '../core/runner.js';
 import { acquireRunLock } from '../core/run-lock.js';
 import { passwordMap, resolvePasswords } from '../core/secrets.js';
@@ -25,7 +25,8 @@ import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode } from '../steps/context.js';
 import { pgConn } from '../steps/tls-files.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { inventoryPkiDir } from './certs-issue.js';
+import { reportFailure } from './report-error.js';
 import { envSecrets, envSecretValues } from './secrets.js';
 import { auditProgressView } from './views/audit-human.js';
 import { jsonLinesView } from './views/json-lines.js';
@@ -50,9 +51,13 @@ function authOf(flags: HardenFlags, inventory: Inventory): AuthMode {
   );
 }
 
-function certsOf(flags: HardenFlags, inventory: Inventory): { certs: HardenRequest['certs']; dir: string } {
+function certsOf(
+  flags: HardenFlags,
+  inventory: Inventory,
+  env: NodeJS.ProcessEnv,
+): { certs: HardenRequest['certs']; dir: string } {
   const spec = flags.certs ?? 'generate';
-  const defaultDir = inventory.pki?.dir ?? pkiDir(inventory.cluster);
+  const defaultDir = inventoryPkiDir(inventory, env);
   if (spec === 'generate') return { certs: 'generate', dir: defaultDir };
   if (spec.startsWith('import:') && spec.length > 'import:'.length) {
     return { certs: 'import', dir: expandHome(spec.slice('import:'.length)) };
@@ -100,7 +105,7 @@ async function preparePlan(
 ): Promise<Planned> {
   const { inventory } = await loadInventory(flags.inventory);
   const auth = authOf(flags, inventory);
-  const { certs, dir } = certsOf(flags, inventory);
+  const { certs, dir } = certsOf(flags, inventory, io.env);
   const { outcomes, sessions } = await preflightAll(
     inventory,
     bus,
@@ -153,14 +158,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
     else renderPlan(io.stdout, style, p.plan);
     return 0;
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    const e = toPghardenError(err);
-    json?.summary({
-      command: 'plan',
-      exitCode: code,
-      error: { code: e.code, message: e.message, hint: e.hint },
-    });
-    return code;
+    return reportFailure(err, 'plan', global, io);
   }
 }
 
@@ -258,14 +256,7 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
       await lock.release();
     }
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    const e = toPghardenError(err);
-    json?.summary({
-      command: 'apply',
-      exitCode: code,
-      error: { code: e.code, message: e.message, hint: e.hint },
-    });
-    return code;
+    return reportFailure(err, 'apply', global, io);
   } finally {
     process.off('SIGINT', onSigint);
     await closeAll(sessions);

@@ -5,7 +5,7 @@
 // md5 rules accept them with the same passwords.
 import { preflightAll } from '../core/audit-run.js';
 import { EventBus } from '../core/events.js';
-import { toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
+import { UsageError, type ExitCode } from '../core/errors.js';
 import { loadInventory } from '../core/inventory.js';
 import { readJournal } from '../core/journal.js';
 import { stateDir } from '../core/paths.js';
@@ -15,7 +15,7 @@ import { acquireRunLock } from '../core/run-lock.js';
 import { detectMode } from '../core/terminal.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { reportFailure } from './report-error.js';
 import { envSecrets, envSecretValues } from './secrets.js';
 import { auditProgressView } from './views/audit-human.js';
 import { jsonLinesView } from './views/json-lines.js';
@@ -105,14 +105,7 @@ export async function rollbackCommand(
       await lock.release();
     }
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    const e = toPghardenError(err);
-    json?.summary({
-      command: 'rollback',
-      exitCode: code,
-      error: { code: e.code, message: e.message, hint: e.hint },
-    });
-    return code;
+    return reportFailure(err, 'rollback', global, io);
   } finally {
     await close();
   }

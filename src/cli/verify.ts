@@ -3,12 +3,12 @@
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { loadInventory } from '../core/inventory.js';
 import { detectMode } from '../core/terminal.js';
-import { toPghardenError, type ExitCode } from '../core/errors.js';
+import type { ExitCode } from '../core/errors.js';
 import { readSecretsFile } from '../verify/credentials.js';
 import { runVerify } from '../verify/run.js';
 import type { VerifyRow } from '../verify/evaluate.js';
 import type { CliIo, GlobalOptions } from './io.js';
-import { report } from './report-error.js';
+import { reportFailure } from './report-error.js';
 import { envSecrets, envSecretValues } from './secrets.js';
 import { auditProgressView } from './views/audit-human.js';
 import { jsonLinesView } from './views/json-lines.js';
@@ -85,13 +85,6 @@ export async function verifyCommand(args: {
     }
     return result.exitCode;
   } catch (err) {
-    const code = report(err, io.stderr, global.verbose === true);
-    const e = toPghardenError(err);
-    json?.summary({
-      command: 'verify',
-      exitCode: code,
-      error: { code: e.code, message: e.message, hint: e.hint },
-    });
-    return code;
+    return reportFailure(err, 'verify', global, io);
   }
 }
