@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { readLab } from '../lab/lab.js';
+import { readLab, up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import type { NodeFacts, PostgresFacts } from '../../src/core/facts.js';
 import { Journal, newRunId } from '../../src/core/journal.js';
@@ -207,4 +207,7 @@ export async function setupRig(): Promise<void> {
 export async function teardownRig(): Promise<void> {
   await Promise.allSettled([...sessions.values()].map((s) => s.close()));
   rmSync(state, { recursive: true, force: true });
+  // Every file is back, but a standby that reconnected while the primary still had ssl on keeps
+  // that TLS connection (sslmode=prefer): the files after this one expect plain replication.
+  await up('streaming');
 }
