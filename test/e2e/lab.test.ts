@@ -10,6 +10,7 @@ import { down, isUp, readLab, up, type LabState } from '../lab/lab.js';
 import { trackedAlive, runAs } from '../lab/proc.js';
 import { lookupUser } from '../lab/users.js';
 import type { Lab, LabNode, LabVariant } from '../lab/types.js';
+import { LAB_USER_PREFIX, labAddress } from '../lab/paths.js';
 
 type RunningLab = LabState;
 
@@ -241,14 +242,14 @@ describe('lab: pg_auto_failover', () => {
 
   it('writes a valid pg_auto_failover inventory with the monitor', async () => {
     const inv = await validInventory(lab);
-    expect(inv.nodes.filter((n) => n.role === 'monitor').map((n) => n.host)).toEqual(['127.0.1.11']);
+    expect(inv.nodes.filter((n) => n.role === 'monitor').map((n) => n.host)).toEqual([labAddress(11)]);
   });
 
   it('down stops every process it started and removes the addresses it assigned', async () => {
     await down('pg_auto_failover');
     expectNothingLeft(lab);
     const { stdout } = await execa('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo']);
-    for (const a of ['127.0.1.11', '127.0.1.12', '127.0.1.13']) expect(stdout).not.toContain(` ${a}/`);
+    for (const a of [labAddress(11), labAddress(12), labAddress(13)]) expect(stdout).not.toContain(` ${a}/`);
   });
 });
 
@@ -268,19 +269,19 @@ describe('lab: pgpool', () => {
 
   it('answers SHOW POOL_NODES on 127.0.1.20:9999 with every backend up', async () => {
     const pool = lab.poolers[0];
-    expect(pool).toMatchObject({ host: '127.0.1.20', port: 9999 });
-    const r = await tcpPsql('127.0.1.20', 9999, 'app', lab.passwords['app'] ?? '', 'SHOW POOL_NODES');
+    expect(pool).toMatchObject({ host: labAddress(20), port: 9999 });
+    const r = await tcpPsql(labAddress(20), 9999, 'app', lab.passwords['app'] ?? '', 'SHOW POOL_NODES');
     expect(r.exitCode, r.stderr).toBe(0);
     const rows = r.stdout
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => l.split('|'));
     expect(rows.map((c) => [c[1], c[3]])).toEqual([
-      ['127.0.1.21', 'up'],
-      ['127.0.1.22', 'up'],
-      ['127.0.1.23', 'up'],
+      [labAddress(21), 'up'],
+      [labAddress(22), 'up'],
+      [labAddress(23), 'up'],
     ]);
-    const bad = await tcpPsql('127.0.1.20', 9999, 'app', 'wrong', 'SELECT 1');
+    const bad = await tcpPsql(labAddress(20), 9999, 'app', 'wrong', 'SELECT 1');
     expect(bad.exitCode).not.toBe(0);
   });
 
@@ -299,10 +300,10 @@ describe('lab: pgpool', () => {
     expect(inv.poolers).toEqual([
       expect.objectContaining({
         name: 'pool1',
-        host: '127.0.1.20',
+        host: labAddress(20),
         kind: 'pgpool',
         port: 9999,
-        osUser: 'lab_pool',
+        osUser: `${LAB_USER_PREFIX}pool`,
       }),
     ]);
     expect(inv.roles).toContainEqual({ name: 'pgpool', kind: 'health-check' });

@@ -2,11 +2,12 @@
 // SSH login users for the sudo paths. Users are created once and kept across `down` (reused next time).
 import { mkdir, readFile, rename, chown, chmod } from 'node:fs/promises';
 import { run, writeOwned, type OsUser } from './proc.js';
-import { LAB_BASE } from './paths.js';
+import { LAB_BASE, LAB_SLOT, LAB_USER_PREFIX } from './paths.js';
 
-export const SUDO_NOPASSWD_USER = 'lab_sudo';
-export const SUDO_PASSWORD_USER = 'lab_sudopw';
-const SUDOERS_FILE = '/etc/sudoers.d/pgharden-lab';
+export const SUDO_NOPASSWD_USER = `${LAB_USER_PREFIX}sudo`;
+export const SUDO_PASSWORD_USER = `${LAB_USER_PREFIX}sudopw`;
+const SUDOERS_FILE =
+  LAB_SLOT === 0 ? '/etc/sudoers.d/pgharden-lab' : `/etc/sudoers.d/pgharden-lab-slot${LAB_SLOT}`;
 const SHARED_HOME = `${LAB_BASE}/home`;
 
 interface PasswdEntry extends OsUser {
