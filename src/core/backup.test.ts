@@ -20,7 +20,7 @@ describe('backupFile', () => {
   it('quotes the paths and runs as the owner', async () => {
     const seen: { cmd: string; o?: ExecOptions | undefined }[] = [];
     const path = "/etc/it's here/pg_hba.conf";
-    const r = await backupFile(session({ stdout: `present\npostgres 640\n${SHA}  x\n` }, seen), path, {
+    const r = await backupFile(session({ stdout: `present postgres 640 ${SHA}\n` }, seen), path, {
       runId: '20261123T142500Z-abcdef',
       asUser: 'postgres',
     });
@@ -39,7 +39,9 @@ describe('backupFile', () => {
   it('records a missing file as existed: false, and refuses a clashing backup', async () => {
     const r = await backupFile(session({ stdout: 'absent\n' }, []), '/x', { runId: 'r' });
     expect(r.existed).toBe(false);
-    await expect(backupFile(session({ code: 3 }, []), '/x', { runId: 'r' })).rejects.toMatchObject({
+    await expect(
+      backupFile(session({ code: 3, stdout: 'clash /x\n' }, []), '/x', { runId: 'r' }),
+    ).rejects.toMatchObject({
       code: 'backup.exists',
     });
   });

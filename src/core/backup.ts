@@ -22,14 +22,17 @@ export function backupName(path: string, runId: string): string {
   return `${path}.pgharden-${runId}.bak`;
 }
 
-// $1 file, $2 backup. Exit 3: a different backup with this name exists (never overwrite one).
+// Pairs of (file, backup). One line per pair: `absent` or `present OWNER MODE SHA256`. Exit 3 (after
+// printing `clash FILE`): a different backup with that name exists (never overwrite one). Files
+// before the clash are backed up and reported, so the caller still knows about them.
 const BACKUP_SH = [
   'set -e',
-  'if [ ! -e "$1" ]; then echo absent; exit 0; fi',
-  'if [ -e "$2" ]; then cmp -s -- "$1" "$2" || exit 3; else cp -p -- "$1" "$2"; fi',
-  'echo present',
-  'stat -c "%U %a" -- "$1"',
-  'sha256sum -- "$2"',
+  'while [ $# -ge 2 ]; do',
+  '  f=$1; b=$2; shift 2',
+  '  if [ ! -e "$f" ]; then echo absent; continue; fi',
+  '  if [ -e "$b" ]; then cmp -s -- "$f" "$b" || { echo "clash $f"; exit 3; }; else cp -p -- "$f" "$b"; fi',
+  '  echo "present $(stat -c "%U %a" -- "$f") $(sha256sum -- "$b" | cut -d " " -f 1)"',
+  'done',
 ].join('\n');
 
 // $1 file, $2 backup: copy to a temp name in the same directory, then rename over the file.
@@ -55,24 +58,67 @@ export async function backupFile(
   path: string,
   options: { runId: string; asUser?: string | undefined; signal?: AbortSignal | undefined },
 ): Promise<BackupRecord> {
-  const backup = backupName(path, options.runId);
-  const r = await session.exec(sh(BACKUP_SH, path, backup), opts(options.asUser, options.signal));
+  const [record] = await backupFiles(session, [path], options);
+  if (record === undefined)
+    throw new FailedError('backup.bad-output', `${session.node}: no backup of ${path}`);
+  return record;
+}
+
+/**
+ * Backs up several files of one owner in one remote command (a round trip each would cost more
+ * than the copies). `onRecord` sees each record as soon as it is known, also when a later file
+ * fails, so the caller can journal every backup that exists.
+ */
+export async function backupFiles(
+  session: RemoteSession,
+  paths: readonly string[],
+  options: {
+    runId: string;
+    asUser?: string | undefined;
+    signal?: AbortSignal | undefined;
+    onRecord?: ((record: BackupRecord) => Promise<void>) | undefined;
+  },
+): Promise<BackupRecord[]> {
+  const pairs = paths.flatMap((p) => [p, backupName(p, options.runId)]);
+  const r = await session.exec(sh(BACKUP_SH, ...pairs), opts(options.asUser, options.signal));
+  const lines = r.stdout.split('\n').filter((l) => /^(absent|present |clash )/.test(l));
+  const records: BackupRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    const path = paths[i];
+    if (path === undefined || line.startsWith('clash ')) break;
+    const record = parseBackupLine(session, path, backupName(path, options.runId), line, options.asUser);
+    records.push(record);
+    await options.onRecord?.(record);
+  }
   if (r.code === 3) {
+    const path = paths[records.length] ?? '?';
     throw new FailedError(
       'backup.exists',
-      `${session.node}: ${backup} already exists with other content`,
+      `${session.node}: ${backupName(path, options.runId)} already exists with other content`,
       'another run used this run id; move that file away or roll that run back first',
     );
   }
-  if (r.code !== 0) throw fail(session, 'backup.failed', `could not back up ${path}`, r.stderr);
-  const [state, stat, sum] = r.stdout.trim().split('\n').slice(-3);
-  if (r.stdout.trim().split('\n').at(-1) === 'absent') {
-    return { path, backup, sha256: '', mode: 0, owner: options.asUser ?? '', existed: false };
+  if (r.code !== 0) {
+    const path = paths[records.length] ?? paths[0] ?? '?';
+    throw fail(session, 'backup.failed', `could not back up ${path}`, r.stderr);
   }
-  const [owner, mode] = (stat ?? '').split(' ');
-  const sha256 = (sum ?? '').split(' ')[0] ?? '';
-  if (state !== 'present' || owner === undefined || mode === undefined || !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw fail(session, 'backup.bad-output', `unexpected output backing up ${path}`, r.stdout);
+  if (records.length !== paths.length) {
+    throw fail(session, 'backup.bad-output', `unexpected output backing up ${paths.join(', ')}`, r.stdout);
+  }
+  return records;
+}
+
+function parseBackupLine(
+  session: RemoteSession,
+  path: string,
+  backup: string,
+  line: string,
+  asUser: string | undefined,
+): BackupRecord {
+  if (line === 'absent') return { path, backup, sha256: '', mode: 0, owner: asUser ?? '', existed: false };
+  const [, owner, mode, sha256 = ''] = line.split(' ');
+  if (owner === undefined || mode === undefined || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw fail(session, 'backup.bad-output', `unexpected output backing up ${path}`, line);
   }
   return { path, backup, sha256, mode: parseInt(mode, 8), owner, existed: true };
 }

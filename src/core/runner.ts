@@ -5,7 +5,7 @@
 // primary left hardened behind an unhardened standby could break replication.
 // The caller holds the cluster's run lock (run-lock.ts) around runPlan and rollbackRun.
 // `resume RUN_ID` is not built yet: readJournal already gives the done and in-flight steps per node.
-import { backupFile, type BackupRecord } from './backup.js';
+import { backupFiles, type BackupRecord } from './backup.js';
 import { BugError, FailedError, InterruptedError, RolledBackError, toPghardenError } from './errors.js';
 import type { EngineEvent } from './events.js';
 import type { Journal } from './journal.js';
@@ -246,13 +246,25 @@ async function runNode(
         backups: [],
       };
       s.begun.push(begun);
-      for (const f of planned.files) {
-        // One backup per file per run: the first holds the original, and undo always goes back to it.
-        if (s.begun.some((b) => b.backups.some((x) => x.path === f.path))) continue;
-        await journal.write({ type: 'backup:begin', node, step: step.id, path: f.path });
-        const b: BackupRecord = await backupFile(s.session, f.path, { runId, asUser: f.owner, signal });
-        begun.backups.push(b);
-        await journal.write({ type: 'backup', node, step: step.id, backup: b });
+      // One backup per file per run: the first holds the original, and undo always goes back to it.
+      const fresh = planned.files.filter(
+        (f, i) =>
+          planned.files.findIndex((g) => g.path === f.path) === i &&
+          !s.begun.some((b) => b.backups.some((x) => x.path === f.path)),
+      );
+      // One remote command per owner (backups run as the file's owner).
+      for (const owner of new Set(fresh.map((f) => f.owner))) {
+        const paths = fresh.filter((f) => f.owner === owner).map((f) => f.path);
+        for (const path of paths) await journal.write({ type: 'backup:begin', node, step: step.id, path });
+        await backupFiles(s.session, paths, {
+          runId,
+          asUser: owner,
+          signal,
+          onRecord: async (b: BackupRecord) => {
+            begun?.backups.push(b);
+            await journal.write({ type: 'backup', node, step: step.id, backup: b });
+          },
+        });
       }
       await journal.write({ type: 'step:apply', node, step: step.id });
       await step.apply(ctx);

@@ -34,7 +34,8 @@ export interface PsqlOptions {
   sensitive?: boolean | undefined;
 }
 
-function psqlCommand(pg: PgConnection): string {
+/** The psql command line (SQL on stdin) for node-side scripts that run psql themselves. */
+export function psqlShellCommand(pg: PgConnection): string {
   const env = [
     `PGHOST=${pg.socketDir}`,
     `PGPORT=${pg.port}`,
@@ -90,7 +91,7 @@ async function runScript(
   script: string,
   options: PsqlOptions,
 ): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return session.exec(psqlCommand(pg), {
+  return session.exec(psqlShellCommand(pg), {
     asUser: pg.osUser,
     stdin: script,
     signal: options.signal,

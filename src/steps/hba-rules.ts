@@ -2,7 +2,7 @@
 // pure pg_hba.conf transformation with its rule-order notes, and the reload (tls.reload's
 // validateAndReload plus a pg_ident.conf check).
 import { X509Certificate } from 'node:crypto';
-import { FailedError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import type { StepContext } from '../core/step.js';
 import {
   convertHostToHostssl,
@@ -19,11 +19,7 @@ import {
 } from '../pgconf/index.js';
 import { replaceInRecord, tokenizeAuthLines } from '../pgconf/auth-tokenize.js';
 import { hbaFromLines } from '../pgconf/hba.js';
-import { psqlQueries } from '../remote/psql.js';
-import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode, HardenContext } from './context.js';
-import { validateAndReload as tlsValidateAndReload } from './reload.js';
-import { pgConn } from './tls-files.js';
 
 export const IDENT_MAP = 'pgharden';
 
@@ -197,26 +193,5 @@ export function remainingHostRules(text: string): HbaRule[] {
   return parseHba(text).rules.filter((r) => r.type === 'host' && r.method !== 'reject');
 }
 
-/**
- * pg_ident.conf first (pg_ident_file_mappings reads the file on disk, PostgreSQL ≥ 15; tls.reload
- * does not look at it), then the TLS steps' validateAndReload: pg_file_settings and
- * pg_hba_file_rules errors, TLS files, reload, then the server log.
- */
-export async function validateAndReload(
-  session: RemoteSession,
-  h: HardenContext,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (h.facts.pg.versionNum >= 150000) {
-    const r = await psqlQueries(
-      session,
-      pgConn(h),
-      { ident: 'SELECT line_number, error FROM pg_ident_file_mappings WHERE error IS NOT NULL' },
-      { signal },
-    );
-    const what = r.ident.map((x) => `pg_ident.conf line ${String(x['line_number'])}: ${String(x['error'])}`);
-    if (what.length > 0)
-      throw new FailedError('ident.invalid', `${session.node}: not reloading: ${what.join('; ')}`);
-  }
-  await tlsValidateAndReload(session, h, signal);
-}
+// pg_ident.conf errors are part of tls.reload's validation (pg_ident_file_mappings, PostgreSQL >= 15).
+export { validateAndReload } from './reload.js';

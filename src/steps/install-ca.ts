@@ -6,14 +6,13 @@ import type { HardenContext } from './context.js';
 import {
   ensureTlsDir,
   firstFingerprint,
+  inspectRemote,
   plainReload,
   recall,
   remember,
   removeTlsDirIfCreated,
-  runAsPg,
   sha256Hex,
   sslOn,
-  statRemote,
   tlsPaths,
 } from './tls-files.js';
 
@@ -24,10 +23,17 @@ export const installCa = defineStep<HardenContext>({
   title: 'Install the CA bundle (root.crt)',
   async check({ session, facts: f, signal }) {
     const p = tlsPaths(f);
-    const [dir, ca] = await statRemote(session, f, 'none', [p.dir, p.ca], signal);
+    const [dir, ca] = await inspectRemote(
+      session,
+      f,
+      [
+        { path: p.dir, kind: 'none' },
+        { path: p.ca, kind: 'none', read: true },
+      ],
+      signal,
+    );
     const text: Record<string, string> = {};
-    if (ca?.exists === true)
-      text[p.ca] = (await session.readFile(p.ca, { asUser: f.facts.osUser, signal })).toString('utf8');
+    if (ca?.text !== undefined) text[p.ca] = ca.text;
     remember(f, INSTALL_CA, { dirExists: dir?.exists === true, files: ca ? { [p.ca]: ca } : {}, text });
     return !(ca?.sha256 === sha256Hex(f.tls.caPem) && ca.mode === 0o644 && ca.owner === f.facts.osUser);
   },
@@ -55,21 +61,13 @@ export const installCa = defineStep<HardenContext>({
   },
   async verify({ session, facts: f, signal }) {
     const p = tlsPaths(f);
-    const [ca] = await statRemote(session, f, 'none', [p.ca], signal);
+    // The node's own openssl reads the bundle (SPEC §7.1: remote fingerprint equals local).
+    const [ca] = await inspectRemote(session, f, [{ path: p.ca, kind: 'fingerprint' }], signal);
     if (ca?.sha256 !== sha256Hex(f.tls.caPem)) return false;
-    const out = await runAsPg(
-      session,
-      f,
-      'openssl x509 -in "$1" -noout -fingerprint -sha256',
-      [p.ca],
-      'openssl x509',
-      signal,
-    );
-    const fp = out.trim().split('=').at(-1)?.toUpperCase();
-    if (fp !== firstFingerprint(f.tls.caPem)) {
+    if (ca.fingerprint !== firstFingerprint(f.tls.caPem)) {
       throw new FailedError(
         'tls.fingerprint',
-        `${session.node}: ${p.ca} fingerprint ${fp ?? '?'} is not the CA's`,
+        `${session.node}: ${p.ca} fingerprint ${ca.fingerprint || '?'} is not the CA's`,
       );
     }
     return true;

@@ -7,15 +7,14 @@ import type { HardenContext } from './context.js';
 import {
   ensureTlsDir,
   firstFingerprint,
+  inspectRemote,
   plainReload,
   publicKeySha256,
   recall,
   remember,
   removeTlsDirIfCreated,
-  runAsPg,
   sha256Hex,
   sslOn,
-  statRemote,
   tlsPaths,
   type RemoteFile,
 } from './tls-files.js';
@@ -44,12 +43,18 @@ export const installServerCert = defineStep<HardenContext>({
   title: 'Install the server certificate and key',
   async check({ session, facts: f, signal }) {
     const p = tlsPaths(f);
-    const [dir, cert] = await statRemote(session, f, 'none', [p.dir, p.cert], signal);
-    const [key] = await statRemote(session, f, 'pkey', [p.key], signal);
+    const [dir, cert, key] = await inspectRemote(
+      session,
+      f,
+      [
+        { path: p.dir, kind: 'none' },
+        { path: p.cert, kind: 'none', read: true },
+        { path: p.key, kind: 'pkey' },
+      ],
+      signal,
+    );
     const text: Record<string, string> = {};
-    if (cert?.exists === true) {
-      text[p.cert] = (await session.readFile(p.cert, { asUser: f.facts.osUser, signal })).toString('utf8');
-    }
+    if (cert?.text !== undefined) text[p.cert] = cert.text;
     const files: Record<string, RemoteFile> = {};
     if (cert) files[p.cert] = cert;
     if (key) files[p.key] = key;
@@ -101,31 +106,30 @@ export const installServerCert = defineStep<HardenContext>({
   },
   async verify({ session, facts: f, signal }) {
     const p = tlsPaths(f);
-    const out = await runAsPg(
+    // One exec. The node's own openssl reads the certificate (SPEC §7.1: remote fingerprint equals
+    // local); the key file must be byte for byte the key that was checked against it locally.
+    const [cert, key] = await inspectRemote(
       session,
       f,
-      'openssl x509 -in "$1" -noout -fingerprint -sha256',
-      [p.cert],
-      'openssl x509',
+      [
+        { path: p.cert, kind: 'fingerprint' },
+        { path: p.key, kind: 'none' },
+      ],
       signal,
     );
-    const fp = out.trim().split('=').at(-1)?.toUpperCase();
-    if (fp !== firstFingerprint(f.tls.server.certPem)) {
+    if (cert?.fingerprint !== firstFingerprint(f.tls.server.certPem)) {
       throw new FailedError(
         'tls.fingerprint',
-        `${session.node}: ${p.cert} fingerprint ${fp ?? '?'} is not the issued one`,
+        `${session.node}: ${p.cert} fingerprint ${cert?.fingerprint || '?'} is not the issued one`,
       );
     }
-    const [cert] = await statRemote(session, f, 'x509', [p.cert], signal);
-    const [key] = await statRemote(session, f, 'pkey', [p.key], signal);
     if (key?.mode !== 0o600 || key.owner !== f.facts.osUser) {
       throw new FailedError('tls.key-mode', `${session.node}: ${p.key} is not 0600 ${f.facts.osUser}`);
     }
-    // On the node, with the node's openssl: the key file really belongs to the certificate file.
-    if (cert?.pubSha256 === '' || cert?.pubSha256 !== key.pubSha256) {
+    if (key.sha256 !== sha256Hex(f.tls.server.keyPem)) {
       throw new FailedError(
         'tls.key-mismatch',
-        `${session.node}: ${p.key} does not match ${p.cert} on the node`,
+        `${session.node}: ${p.key} is not the key issued with ${p.cert}`,
       );
     }
     return true;

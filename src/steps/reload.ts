@@ -1,13 +1,23 @@
 // tls.reload: validate, SIGHUP, then read the server log. A bad cert/key or hba file does not make
 // pg_reload_conf() fail — the server logs "… was not reloaded" and keeps the old config (LAB-NOTES),
 // so the checks before and the log after are the only way to know the reload really took.
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { FailedError } from '../core/errors.js';
 import { defineStep } from '../core/step.js';
-import { psqlQueries } from '../remote/psql.js';
+import { psqlQueries, psqlShellCommand } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { HardenContext } from './context.js';
-import { pgConn, plainReload, runAsPg, sqlLiteral, statRemote, str, tlsPaths } from './tls-files.js';
+import {
+  pgConn,
+  plainReload,
+  runAsPg,
+  sha256Hex,
+  sqlLiteral,
+  statRemote,
+  str,
+  tlsPaths,
+} from './tls-files.js';
 
 export const RELOAD = 'tls.reload';
 
@@ -24,27 +34,65 @@ export const MANAGED_SETTINGS = [
 
 const LOG_ERRORS = /SSL configuration was not reloaded|could not load|could not reload|was not reloaded/;
 
-const VALIDATE_QUERIES = {
-  fileErrors: `SELECT sourcefile, sourceline, error FROM pg_file_settings WHERE error IS NOT NULL`,
-  hbaErrors: `SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL`,
-  // What the config files will say after the reload (applied = the winning line), else the current value.
-  ssl: `SELECT s.name, coalesce(f.setting, s.setting) AS setting
-          FROM pg_settings s
-          LEFT JOIN pg_file_settings f ON f.name = s.name AND f.applied
-         WHERE s.name IN ('ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file',
-                          'data_directory', 'log_directory', 'log_filename', 'logging_collector')`,
-} as const;
+// One psql call decides whether the reload may go ahead. The TLS files are read by the server
+// itself (pg_read_binary_file runs in a backend, as the PostgreSQL OS user), so "readable by the
+// PostgreSQL user" is tested exactly, and their sha256 is compared with what pgharden installed.
+const VALIDATE_QUERIES = (identView: boolean) =>
+  ({
+    fileErrors: `SELECT sourcefile, sourceline, error FROM pg_file_settings WHERE error IS NOT NULL`,
+    hbaErrors: `SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL`,
+    // pg_ident_file_mappings (PostgreSQL >= 15) reads pg_ident.conf on disk, like pg_hba_file_rules.
+    identErrors: identView
+      ? `SELECT line_number, error FROM pg_ident_file_mappings WHERE error IS NOT NULL`
+      : `SELECT NULL::int AS line_number, NULL::text AS error WHERE false`,
+    // What the config files will say after the reload (applied = the winning line), else the current value.
+    tls: `WITH s AS (
+            SELECT s.name, coalesce(f.setting, s.setting) AS setting
+              FROM pg_settings s
+              LEFT JOIN pg_file_settings f ON f.name = s.name AND f.applied
+             WHERE s.name IN ('ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file'))
+          SELECT name, setting,
+                 CASE WHEN name <> 'ssl' AND setting <> '' AND (SELECT setting FROM s WHERE name = 'ssl') = 'on'
+                      THEN encode(sha256(pg_read_binary_file(setting, 0, 16777216, true)), 'hex') END AS sha256
+            FROM s`,
+    // pg_current_logfile() is null unless the logging collector writes the log; path relative to PGDATA.
+    log: `SELECT current_setting('data_directory') AS data, l AS file, coalesce((pg_stat_file(l, true)).size, 0) AS size
+            FROM pg_current_logfile() AS l WHERE l IS NOT NULL`,
+  }) as const;
 
 export interface ReloadResult {
-  /** false when logging_collector is off: the log could not be read, only the checks before ran. */
+  /** false when the server log could not be followed (no logging collector): only the checks before ran. */
   logChecked: boolean;
 }
 
-// $1 log dir, $2 file name or pattern: prints the path of the newest matching log file.
-const LOG_PATH_SH = `case $2 in
-  *%*) ls -1t -- "$1" 2>/dev/null | head -n 1 | sed "s|^|$1/|";;
-  *) echo "$1/$2";;
-esac`;
+/** Last line printed before the log excerpt by RELOAD_SH. */
+const LOG_START = '--- pgharden: server log after the reload ---';
+
+/**
+ * $1 log file ('' = none), $2 byte offset to read from, $3 marker (hex, also inside the script). SIGHUP, then wait for the
+ * postmaster's "received SIGHUP" line; a connection made after that line is accepted only once the
+ * postmaster has finished the reload (it handles SIGHUP before it accepts again), so the marker that
+ * connection logs comes after every message of the reload: no fixed sleep. Both waits are bounded.
+ */
+function reloadScript(psql: string, marker: string): string {
+  return `pg() { ${psql}; }
+echo 'SELECT pg_reload_conf();' | pg >/dev/null || exit 10
+[ -n "$1" ] || exit 0
+i=0
+until tail -c +"$2" -- "$1" 2>/dev/null | grep -q 'received SIGHUP'; do
+  i=$((i+1)); [ $i -ge 250 ] && break; sleep 0.02
+done
+pg >/dev/null <<'EOSQL'
+SET log_min_messages = warning;
+DO $m$BEGIN RAISE LOG '${marker}'; END$m$;
+EOSQL
+i=0
+until tail -c +"$2" -- "$1" 2>/dev/null | grep -qF -- "$3"; do
+  i=$((i+1)); [ $i -ge 150 ] && break; sleep 0.02
+done
+echo '${LOG_START}'
+tail -c +"$2" -- "$1" | head -c 1048576`;
+}
 
 export async function validateAndReload(
   session: RemoteSession,
@@ -52,47 +100,35 @@ export async function validateAndReload(
   signal?: AbortSignal,
 ): Promise<ReloadResult> {
   const conn = pgConn(f);
-  const r = await psqlQueries(session, conn, VALIDATE_QUERIES, { signal });
+  const r = await psqlQueries(session, conn, VALIDATE_QUERIES(f.facts.pg.versionNum >= 150000), { signal });
   const node = session.node;
-  if (r.fileErrors.length > 0 || r.hbaErrors.length > 0) {
-    const what = [
-      ...r.fileErrors.map((e) => `${str(e['sourcefile'])}:${str(e['sourceline'])}: ${str(e['error'])}`),
-      ...r.hbaErrors.map((e) => `pg_hba.conf:${str(e['line_number'])}: ${str(e['error'])}`),
-    ];
+  const what = [
+    ...r.fileErrors.map((e) => `${str(e['sourcefile'])}:${str(e['sourceline'])}: ${str(e['error'])}`),
+    ...r.hbaErrors.map((e) => `pg_hba.conf:${str(e['line_number'])}: ${str(e['error'])}`),
+    ...r.identErrors.map((e) => `pg_ident.conf:${str(e['line_number'])}: ${str(e['error'])}`),
+  ];
+  if (what.length > 0) {
     throw new FailedError('reload.invalid-config', `${node}: not reloading: ${what.slice(0, 3).join('; ')}`);
   }
-  const s = new Map(r.ssl.map((row) => [str(row['name']), str(row['setting'])]));
-  const dataDir = s.get('data_directory') ?? f.facts.pg.dataDir;
-  const abs = (p: string): string => (posix.isAbsolute(p) ? p : posix.join(dataDir, p));
-  if (s.get('ssl') === 'on') await checkTlsFiles(session, f, abs, s, signal);
+  const tls = new Map(r.tls.map((row) => [str(row['name']), row]));
+  if (str(tls.get('ssl')?.['setting']) === 'on') await checkTlsFiles(session, f, tls, signal);
 
-  let logFile: string | undefined;
-  let offset = 0;
-  if (s.get('logging_collector') === 'on') {
-    const out = await runAsPg(
-      session,
-      f,
-      LOG_PATH_SH,
-      [abs(s.get('log_directory') ?? 'log'), s.get('log_filename') ?? ''],
-      'finding the server log',
-      signal,
-    );
-    logFile = out.trim().split('\n').at(-1);
-    if (logFile !== undefined && logFile !== '') {
-      const size = await runAsPg(
-        session,
-        f,
-        'stat -c %s -- "$1" 2>/dev/null || echo 0',
-        [logFile],
-        'stat log',
-        signal,
-      );
-      offset = Number(size.trim()) || 0;
-    }
-  }
-  await plainReload(session, f, signal);
-  if (logFile === undefined || logFile === '') return { logChecked: false };
-  const tail = await readLogAfterSighup(session, f, logFile, offset, signal);
+  const log = r.log[0];
+  const data = str(log?.['data'], f.facts.pg.dataDir);
+  const file = log === undefined ? '' : str(log['file']);
+  const logFile = file === '' ? '' : posix.isAbsolute(file) ? file : posix.join(data, file);
+  const offset = Number(log?.['size'] ?? 0) || 0;
+  const marker = `pgharden-reload-${randomBytes(8).toString('hex')}`;
+  const out = await runAsPg(
+    session,
+    f,
+    reloadScript(psqlShellCommand(conn), marker),
+    [logFile, String(offset + 1), marker],
+    'reloading the configuration',
+    signal,
+  );
+  if (logFile === '') return { logChecked: false };
+  const tail = out.slice(out.indexOf(LOG_START) + LOG_START.length);
   const bad = tail.split('\n').find((l) => LOG_ERRORS.test(l));
   if (bad !== undefined) {
     throw new FailedError(
@@ -101,63 +137,85 @@ export async function validateAndReload(
       `see ${logFile}`,
     );
   }
-  return { logChecked: true };
+  return { logChecked: tail.includes(marker) };
 }
 
+/**
+ * The TLS files the server will load. Ours (the paths pgharden installs) must be byte for byte what
+ * pgharden installed — that content was checked locally (key matches certificate, chain, lint).
+ * Anyone else's are checked on the node with its openssl: present, readable, key matches cert.
+ */
 async function checkTlsFiles(
   session: RemoteSession,
   f: HardenContext,
-  abs: (p: string) => string,
-  s: Map<string, string>,
+  tls: Map<string, Record<string, unknown>>,
   signal?: AbortSignal,
 ): Promise<void> {
-  const cert = abs(s.get('ssl_cert_file') ?? 'server.crt');
-  const key = abs(s.get('ssl_key_file') ?? 'server.key');
-  const caSetting = s.get('ssl_ca_file') ?? '';
-  const [c] = await statRemote(session, f, 'x509', [cert], signal);
-  const [k] = await statRemote(session, f, 'pkey', [key], signal);
+  const p = tlsPaths(f);
+  const data = f.facts.pg.dataDir;
+  const abs = (x: string): string => (posix.isAbsolute(x) ? x : posix.join(data, x));
+  const ours: Record<string, string> = {
+    [p.cert]: f.tls.server.certPem,
+    [p.key]: f.tls.server.keyPem,
+    [p.ca]: f.tls.caPem,
+  };
   const problems: string[] = [];
-  if (c?.pubSha256 === '' || c === undefined)
-    problems.push(`${cert} is not a certificate the PostgreSQL user can read`);
-  if (k?.pubSha256 === '' || k === undefined)
-    problems.push(`${key} is not a key the PostgreSQL user can read`);
-  else if (c !== undefined && c.pubSha256 !== '' && c.pubSha256 !== k.pubSha256)
-    problems.push(`${key} does not match ${cert}`);
-  if (caSetting !== '') {
-    const [ca] = await statRemote(session, f, 'x509', [abs(caSetting)], signal);
-    if (ca?.pubSha256 === '' || ca === undefined)
-      problems.push(`${abs(caSetting)} is not a readable CA bundle`);
+  const foreign: { name: string; path: string }[] = [];
+  for (const name of ['ssl_cert_file', 'ssl_key_file', 'ssl_ca_file']) {
+    const row = tls.get(name);
+    const setting = str(row?.['setting']);
+    if (setting === '') {
+      if (name !== 'ssl_ca_file') problems.push(`${name} is empty`);
+      continue;
+    }
+    const path = abs(setting);
+    const want = ours[path];
+    if (want === undefined) {
+      foreign.push({ name, path });
+      continue;
+    }
+    const got = row?.['sha256'];
+    if (typeof got !== 'string') problems.push(`${path} is missing`);
+    else if (got !== sha256Hex(want)) problems.push(`${path} is not the file pgharden installed`);
   }
+  if (foreign.length > 0) problems.push(...(await checkForeignTlsFiles(session, f, foreign, signal)));
   if (problems.length > 0) {
     throw new FailedError('reload.bad-tls-files', `${session.node}: not reloading: ${problems.join('; ')}`);
   }
 }
 
-/** Waits (≤ 5 s) for the postmaster's "received SIGHUP" line, then a moment for what follows it. */
-async function readLogAfterSighup(
+async function checkForeignTlsFiles(
   session: RemoteSession,
   f: HardenContext,
-  logFile: string,
-  offset: number,
+  files: { name: string; path: string }[],
   signal?: AbortSignal,
-): Promise<string> {
-  const read = (): Promise<string> =>
-    runAsPg(
-      session,
-      f,
-      'tail -c +"$2" -- "$1"',
-      [logFile, String(offset + 1)],
-      'reading the server log',
-      signal,
-    );
-  const deadline = Date.now() + 5_000;
-  let text = await read();
-  while (!text.includes('received SIGHUP') && Date.now() < deadline) {
-    await new Promise((res) => setTimeout(res, 100));
-    text = await read();
-  }
-  await new Promise((res) => setTimeout(res, 250));
-  return read();
+): Promise<string[]> {
+  const problems: string[] = [];
+  const pathOf = (n: string): string | undefined => files.find((x) => x.name === n)?.path;
+  const cert = pathOf('ssl_cert_file');
+  const key = pathOf('ssl_key_file');
+  const ca = pathOf('ssl_ca_file');
+  const x509 = [cert, ca].filter((x): x is string => x !== undefined);
+  const [c, a] = x509.length > 0 ? await statRemote(session, f, 'x509', x509, signal) : [];
+  const [k] = key !== undefined ? await statRemote(session, f, 'pkey', [key], signal) : [];
+  const certInfo = cert !== undefined ? c : undefined;
+  const caInfo = cert !== undefined ? a : c;
+  if (cert !== undefined && (certInfo === undefined || certInfo.pubSha256 === ''))
+    problems.push(`${cert} is not a certificate the PostgreSQL user can read`);
+  if (key !== undefined && (k === undefined || k.pubSha256 === ''))
+    problems.push(`${key} is not a key the PostgreSQL user can read`);
+  if (ca !== undefined && (caInfo === undefined || caInfo.pubSha256 === ''))
+    problems.push(`${ca} is not a readable CA bundle`);
+  // Only when both are someone else's: a foreign key next to our certificate was refused above.
+  if (
+    cert !== undefined &&
+    key !== undefined &&
+    certInfo?.pubSha256 &&
+    k?.pubSha256 &&
+    certInfo.pubSha256 !== k.pubSha256
+  )
+    problems.push(`${key} does not match ${cert}`);
+  return problems;
 }
 
 export const reload = defineStep<HardenContext>({

@@ -92,20 +92,75 @@ export interface RemoteFile {
   pubSha256: string;
 }
 
-// $1 = kind of openssl read (x509|pkey|none), then the paths. One line per path.
-const STAT_SH = `k=$1; shift
-for p in "$@"; do
-  if [ ! -e "$p" ]; then echo "absent"; continue; fi
-  s=$(stat -c '%U %a' -- "$p"); h=$(sha256sum -- "$p" | cut -d' ' -f1)
+export interface InspectedFile extends RemoteFile {
+  /** `AB:CD:…` sha256 fingerprint of the first certificate (x509 entries), '' otherwise. */
+  fingerprint: string;
+  /** Content, for entries with `read` (files only). */
+  text?: string | undefined;
+}
+
+export interface InspectEntry {
+  path: string;
+  /**
+   * What openssl should read the file as: x509 (fingerprint and public key), fingerprint (only the
+   * fingerprint: one openssl process instead of three), pkey (public key), none (no openssl).
+   */
+  kind: 'x509' | 'fingerprint' | 'pkey' | 'none';
+  /** Also return the content (certificates and config files: never a private key). */
+  read?: boolean | undefined;
+}
+
+// Triples of (kind, read, path). Two lines per entry: `absent` | `present owner mode sha pub fp`, then
+// the base64 content or an empty line. One exec for any number of files: each is a round trip saved.
+const INSPECT_SH = `while [ $# -ge 3 ]; do
+  k=$1; r=$2; p=$3; shift 3
+  if [ ! -e "$p" ]; then printf 'absent\n\n'; continue; fi
+  s=$(stat -c '%U %a' -- "$p"); h=$(sha256sum -- "$p" 2>/dev/null | cut -d' ' -f1)
+  q=-; fp=-
   case $k in
-    x509) q=$(openssl x509 -in "$p" -noout -pubkey 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1);;
+    x509) o=$(openssl x509 -in "$p" -noout -fingerprint -sha256 -pubkey 2>/dev/null)
+          fp=$(printf '%s\n' "$o" | sed -n 's/^[^=]*Fingerprint=//p' | head -n 1)
+          q=$(printf '%s\n' "$o" | sed -n '/BEGIN PUBLIC KEY/,/END PUBLIC KEY/p' | openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1);;
+    fingerprint) fp=$(openssl x509 -in "$p" -noout -fingerprint -sha256 2>/dev/null | sed -n 's/^[^=]*Fingerprint=//p');;
     pkey) q=$(openssl pkey -in "$p" -passin pass: -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1);;
-    *) q=-;;
   esac
-  echo "present $s $h $q"
+  echo "present $s \${h:--} $q \${fp:--}"
+  if [ "$r" = 1 ] && [ -f "$p" ]; then base64 -w 0 -- "$p"; fi
+  echo
 done`;
 
 const EMPTY_SHA = sha256Hex('');
+
+/** Stat, hash, openssl facts and (for `read`) content of several files, as the PostgreSQL OS user, in one exec. */
+export async function inspectRemote(
+  session: RemoteSession,
+  f: HardenContext,
+  entries: InspectEntry[],
+  signal?: AbortSignal,
+): Promise<InspectedFile[]> {
+  const args = entries.flatMap((e) => [e.kind, e.read === true ? '1' : '0', e.path]);
+  const out = await runAsPg(session, f, INSPECT_SH, args, 'reading TLS files', signal);
+  const lines = out
+    .replace(/\n$/, '')
+    .split('\n')
+    .slice(-2 * entries.length);
+  return entries.map((e, i) => {
+    const [state, owner = '', mode = '0', sha = '', pub = '', fp = ''] = (lines[2 * i] ?? '').split(' ');
+    if (state !== 'present') {
+      return { exists: false, owner: '', mode: 0, sha256: '', pubSha256: '', fingerprint: '' };
+    }
+    const body = lines[2 * i + 1] ?? '';
+    return {
+      exists: true,
+      owner,
+      mode: parseInt(mode, 8),
+      sha256: sha === '-' ? '' : sha,
+      pubSha256: pub === '-' || pub === EMPTY_SHA ? '' : pub,
+      fingerprint: fp === '-' ? '' : fp.toUpperCase(),
+      text: e.read === true ? Buffer.from(body, 'base64').toString('utf8') : undefined,
+    };
+  });
+}
 
 export async function statRemote(
   session: RemoteSession,
@@ -114,19 +169,19 @@ export async function statRemote(
   paths: string[],
   signal?: AbortSignal,
 ): Promise<RemoteFile[]> {
-  const out = await runAsPg(session, f, STAT_SH, [kind, ...paths], 'reading TLS files', signal);
-  const lines = out.trim().split('\n').slice(-paths.length);
-  return paths.map((_, i) => {
-    const [state, owner = '', mode = '0', sha = '', pub = ''] = (lines[i] ?? '').split(' ');
-    if (state !== 'present') return { exists: false, owner: '', mode: 0, sha256: '', pubSha256: '' };
-    return {
-      exists: true,
-      owner,
-      mode: parseInt(mode, 8),
-      sha256: sha,
-      pubSha256: pub === EMPTY_SHA ? '' : pub,
-    };
-  });
+  const files = await inspectRemote(
+    session,
+    f,
+    paths.map((path) => ({ path, kind })),
+    signal,
+  );
+  return files.map(({ exists, owner, mode, sha256, pubSha256 }) => ({
+    exists,
+    owner,
+    mode,
+    sha256,
+    pubSha256,
+  }));
 }
 
 /** What check() saw, for plan() (which must not do I/O). Keyed by the facts object of one run. */
@@ -210,7 +265,8 @@ export async function waitStreaming(
       (opts.verifyFull !== true || /\bsslmode=verify-full\b/.test(str(row['conninfo'])));
     if (ok) return true;
     if (Date.now() > deadline || opts.signal?.aborted === true) return false;
-    await new Promise((res) => setTimeout(res, 250));
+    // The WAL receiver reconnects within tens of ms of a conninfo reload: poll finely.
+    await new Promise((res) => setTimeout(res, 50));
   }
 }
 

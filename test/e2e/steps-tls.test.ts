@@ -166,7 +166,7 @@ describe('TLS steps on the streaming lab', () => {
     const { err } = await run(ctx, () => [installCa, installServerCert, swap, enableSsl, reload], [p.name]);
     expect(err).toMatchObject({ code: 'run.rolled-back' });
     expect((err as Error).message).toMatch(
-      /tls.enable-ssl failed: .*not reloading: .*server.key does not match/,
+      /tls.enable-ssl failed: .*not reloading: .*server.key is not the file pgharden installed/,
     );
     await expectAsBefore();
   });

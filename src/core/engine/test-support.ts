@@ -13,7 +13,7 @@ export function fakeSession(log: string[], node: string): RemoteSession {
       ? `${SHA}  f\n`
       : cmd.startsWith('rm')
         ? ''
-        : `present\npostgres 640\n${SHA}  f\n`;
+        : `present postgres 640 ${SHA}\n`.repeat(Math.max(1, cmd.split('.bak').length - 1));
     return Promise.resolve({ code: 0, stdout, stderr: '' });
   };
   return { node, exec, closed: new Promise(() => undefined) } as unknown as RemoteSession;
