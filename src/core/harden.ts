@@ -137,6 +137,14 @@ export async function prepareHardening(
   for (const f of facts) {
     const node = inventory.nodes.find((n) => n.name === f.node);
     if (node === undefined) throw new BugError('plan.node', `no inventory entry for ${f.node}`);
+    const tlsDir = inventory.tls?.dir ?? posix.join(posix.dirname(f.pg.dataDir), 'pgharden-tls');
+    if (`${posix.normalize(tlsDir)}/`.startsWith(`${posix.normalize(f.pg.dataDir).replace(/\/+$/, '')}/`)) {
+      throw new UsageError(
+        'plan.tls-dir-in-pgdata',
+        `tls.dir ${tlsDir} is inside the data directory of ${f.node} (${f.pg.dataDir})`,
+        'base backups and pg_rewind would copy the private key: choose a directory outside PGDATA',
+      );
+    }
     const server = await readPair(req.pkiDir, f.node);
     secrets.push(server.keyPem);
     // Imported (or hand-edited) material is bad input: refuse it before anything is changed.
@@ -160,7 +168,7 @@ export async function prepareHardening(
       minTlsVersion: inventory.tls?.minVersion ?? 'TLSv1.2',
       tls: { caPem, server, clients },
       // Outside PGDATA, so base backups and pg_rewind never copy the private key.
-      tlsDir: posix.join(posix.dirname(f.pg.dataDir), 'pgharden-tls'),
+      tlsDir,
       passwords: req.passwords,
     });
   }

@@ -107,6 +107,14 @@ export const inventorySchema = z
       .object({
         minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
         ciphers: z.string().min(1).optional(),
+        // Where certificates and keys go on every node (extension of SPEC §5). Default:
+        // <parent of the data directory>/pgharden-tls — outside PGDATA, so base backups and
+        // pg_rewind never copy a private key.
+        dir: z
+          .string()
+          .regex(/^\/[^\0\n]*$/, 'an absolute path on the nodes')
+          .refine((d) => !/(^|\/)\.\.?(\/|$)/.test(d), 'no "." or ".." components')
+          .optional(),
       })
       .strict()
       .optional(),

@@ -39,7 +39,29 @@ describe('parseInventory', () => {
     expect(inv.ssh?.identityFile).toMatch(/^\/.*\/\.ssh\/id_ed25519$/);
   });
 
+  it('accepts tls.dir as an absolute path on the nodes', () => {
+    const inv = parseInventory(
+      good.replace('auth: scram', 'auth: scram\ntls: { dir: /etc/pgharden-tls }'),
+      'i',
+    );
+    expect(inv.tls?.dir).toBe('/etc/pgharden-tls');
+  });
+
   it.each([
+    [
+      'relative tls.dir',
+      good.replace('auth: scram', 'auth: scram\ntls: { dir: pgharden-tls }'),
+      5,
+      'tls.dir',
+      /absolute path/,
+    ],
+    [
+      'tls.dir with ..',
+      good.replace('auth: scram', 'auth: scram\ntls: { dir: /srv/../etc }'),
+      5,
+      'tls.dir',
+      /"\.\."/,
+    ],
     [
       'bad YAML',
       good.replace('network: [10.0.0.0/24]', 'network: [10.0.0.0/24'),
