@@ -203,13 +203,15 @@ export async function planHardening(
         signal,
       };
       const steps: PlannedStep[] = [];
-      // Sequential per node: a step's check may cache what its plan shows (pure plan, live check).
-      for (const step of np.steps) {
+      // Every check reads the node as it is now (nothing is applied while planning), so they run
+      // side by side; each caches what its own plan() shows. Always all of them: some steps'
+      // plan() uses what their check() read.
+      const live = await Promise.all(np.steps.map((step) => step.check(ctx)));
+      for (const [i, step] of np.steps.entries()) {
         // A reload is needed once an earlier step of this node asks for one, whatever the live
-        // state says now (nothing has been applied while planning).
+        // state says now.
         const reloadDue = step.id === RELOAD && steps.some((s) => s.change?.reload === true);
-        const live = await step.check(ctx); // always: some steps' plan() uses what check() read
-        const needed = reloadDue || live;
+        const needed = reloadDue || live[i] === true;
         if (!needed) {
           steps.push({ id: step.id, title: step.title, needed });
           continue;

@@ -32,6 +32,11 @@ export interface PsqlOptions {
    * excerpt), and the server is told not to log the statement (error, duration or statement logs).
    */
   sensitive?: boolean | undefined;
+  /**
+   * psqlQueries only: statements run first in the same session (e.g. ALTER SYSTEM, which refuses a
+   * transaction block: each runs on its own), so a change and its read-back cost one round trip.
+   */
+  statements?: string | undefined;
 }
 
 /** The psql command line (SQL on stdin) for node-side scripts that run psql themselves. */
@@ -108,7 +113,9 @@ export async function psqlQueries<K extends string>(
   const keys = Object.keys(queries) as K[];
   // A marker line before the results: anything a login script prints on stdout stays above it.
   const marker = `pgharden-${randomBytes(8).toString('hex')}`;
-  const lines = [...preamble(options.sensitive === true), `\\echo ${marker}`];
+  const lines = [...preamble(options.sensitive === true)];
+  if (options.statements !== undefined) lines.push(...options.statements.trim().split('\n'));
+  lines.push(`\\echo ${marker}`);
   const parts: Part[] = [];
   for (const key of keys) {
     const sql = queries[key].trim().replace(/;\s*$/, '');

@@ -5,7 +5,7 @@
 // plus a reload: `ALTER SYSTEM RESET` would drop values the operator had set there before us.
 import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan } from '../core/step.js';
-import { psqlExec, psqlQueries } from '../remote/psql.js';
+import { psqlQueries, psqlShellCommand } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { HardenContext } from './context.js';
 import { INSTALL_CA } from './install-ca.js';
@@ -140,9 +140,9 @@ export const enableSsl = defineStep<HardenContext>({
     };
   },
   async apply({ session, facts: f, signal }) {
-    // One psql call; each ALTER SYSTEM is its own statement (it refuses a transaction block).
-    await psqlExec(session, pgConn(f), enableSslSql(f).join('\n'), { signal });
-    await assertInAutoConf(session, f, signal);
+    // One psql call: each ALTER SYSTEM is its own statement (it refuses a transaction block), then
+    // the read-back of what the file now says.
+    await alterAndAssertInAutoConf(session, f, signal);
     // PostgreSQL >= 10 enables TLS at reload; validated first, server log checked after.
     await validateAndReload(session, f, signal);
   },
@@ -155,7 +155,7 @@ export const enableSsl = defineStep<HardenContext>({
   },
 });
 
-async function assertInAutoConf(
+async function alterAndAssertInAutoConf(
   session: RemoteSession,
   f: HardenContext,
   signal?: AbortSignal,
@@ -168,7 +168,7 @@ async function assertInAutoConf(
              WHERE applied AND sourcefile LIKE '%/postgresql.auto.conf'`,
       e: 'SELECT count(*)::int AS n FROM pg_file_settings WHERE error IS NOT NULL',
     },
-    { signal },
+    { signal, statements: enableSslSql(f).join('\n') },
   );
   if (r.e[0]?.['n'] !== 0)
     throw new FailedError('config.errors', `${session.node}: pg_file_settings reports errors`);
@@ -183,28 +183,29 @@ async function assertInAutoConf(
   }
 }
 
-/** From a NEW connection (a fresh psql) and a real handshake on the node: TLS is served. */
+/**
+ * From a NEW connection (a fresh psql) and a real handshake on the node, in one script: TLS is
+ * served. s_client says "Verify return code: 0" even when ssl is off (LAB-NOTES): its exit status
+ * and a certificate in the output decide.
+ */
 export async function tlsServed(
   session: RemoteSession,
   f: HardenContext,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const r = await psqlQueries(session, pgConn(f), { s: "SELECT current_setting('ssl') AS ssl" }, { signal });
-  if (r.s[0]?.['ssl'] !== 'on') return false;
   const p = tlsPaths(f);
-  // s_client says "Verify return code: 0" even when ssl is off (LAB-NOTES): the exit status and a
-  // certificate in the output decide.
-  const script =
-    'openssl s_client -starttls postgres -connect "$1" -CAfile "$2" -verify_return_error </dev/null 2>&1; echo "exit=$?"';
+  const script = `echo "SELECT 'ssl=' || current_setting('ssl');" | ${psqlShellCommand(pgConn(f))}
+openssl s_client -starttls postgres -connect "$1" -CAfile "$2" -verify_return_error </dev/null 2>&1; echo "exit=$?"`;
   const out = await runAsPg(
     session,
     f,
     script,
     [`${f.node.host}:${f.facts.pg.port}`, p.ca],
-    's_client',
+    'TLS handshake',
     signal,
   );
   return (
+    /^ssl=on$/m.test(out) &&
     /exit=0\s*$/.test(out) &&
     out.includes('-----BEGIN CERTIFICATE-----') &&
     !out.includes('no peer certificate')

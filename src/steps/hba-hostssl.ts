@@ -6,6 +6,7 @@ import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan, type PlannedChange, type StepContext } from '../core/step.js';
 import { psqlQueries } from '../remote/psql.js';
 import { shellJoin } from '../remote/shell.js';
+import { inspectRemote } from './tls-files.js';
 import type { HardenContext } from './context.js';
 import {
   certCommonName,
@@ -59,15 +60,6 @@ function planOf(h: HardenContext): PlannedChange {
   return p;
 }
 
-async function fileMode(ctx: StepContext<HardenContext>, path: string): Promise<number> {
-  const r = await ctx.session.exec(shellJoin(['stat', '-c', '%a', '--', path]), {
-    asUser: ctx.facts.facts.osUser,
-    signal: ctx.signal,
-  });
-  const mode = parseInt(r.stdout.trim(), 8);
-  return r.code === 0 && Number.isInteger(mode) ? mode : 0o600;
-}
-
 export const hbaHostssl = defineStep<HardenContext>({
   id: 'hba.hostssl',
   title: 'pg_hba.conf: TLS for every TCP connection',
@@ -82,18 +74,21 @@ export const hbaHostssl = defineStep<HardenContext>({
     const h = ctx.facts;
     const [file] = ctx.planned.files;
     if (file === undefined) return;
-    const now = (
-      await ctx.session.readFile(file.path, { asUser: h.facts.osUser, signal: ctx.signal })
-    ).toString('utf8');
-    if (now !== file.before) {
+    // Content and mode in one exec: the file keeps its mode (the engine's backup kept it too).
+    const [now] = await inspectRemote(
+      ctx.session,
+      h,
+      [{ path: file.path, kind: 'none', read: true }],
+      ctx.signal,
+    );
+    if (now?.text !== file.before) {
       throw new FailedError(
         'hba.changed',
         `${ctx.node}: ${file.path} changed since the plan was made`,
         'run plan again',
       );
     }
-    // The file keeps its mode (the engine backed it up with owner and mode; the write must too).
-    const mode = await fileMode(ctx, file.path);
+    const mode = now.mode === 0 ? 0o600 : now.mode;
     await ctx.session.writeFileAtomic(file.path, file.after, { owner: file.owner, mode, signal: ctx.signal });
     await validateAndReload(ctx.session, h, ctx.signal);
   },

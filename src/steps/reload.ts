@@ -94,13 +94,21 @@ echo '${LOG_START}'
 tail -c +"$2" -- "$1" | head -c 1048576`;
 }
 
+/**
+ * Validate, reload, read the log. `statements` (e.g. an ALTER SYSTEM) run first in the validating
+ * psql session, so the change and its validation cost one round trip.
+ */
 export async function validateAndReload(
   session: RemoteSession,
   f: HardenContext,
   signal?: AbortSignal,
+  statements?: string,
 ): Promise<ReloadResult> {
   const conn = pgConn(f);
-  const r = await psqlQueries(session, conn, VALIDATE_QUERIES(f.facts.pg.versionNum >= 150000), { signal });
+  const r = await psqlQueries(session, conn, VALIDATE_QUERIES(f.facts.pg.versionNum >= 150000), {
+    signal,
+    statements,
+  });
   const node = session.node;
   const what = [
     ...r.fileErrors.map((e) => `${str(e['sourcefile'])}:${str(e['sourceline'])}: ${str(e['error'])}`),

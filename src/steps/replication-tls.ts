@@ -9,7 +9,7 @@ import { redactConninfo } from '../core/redact.js';
 import { defineStep, emptyPlan, type FileChange } from '../core/step.js';
 import { editConninfo, formatConninfo, getParam, parseConninfo } from '../pgconf/conninfo.js';
 import { upsertPgpass } from '../pgconf/pgpass.js';
-import { psqlExec, psqlQueries } from '../remote/psql.js';
+import { psqlQueries } from '../remote/psql.js';
 import type { HardenContext } from './context.js';
 import { keyPlaceholder } from './install-server-cert.js';
 import { validateAndReload } from './reload.js';
@@ -176,11 +176,13 @@ export const replicationTls = defineStep<HardenContext>({
       await session.writeFileAtomic(p.replKey, client.keyPem, { owner, mode: 0o600, signal });
       await session.writeFileAtomic(p.replCert, client.certPem, { owner, mode: 0o644, signal });
     }
-    await psqlExec(session, conn, `ALTER SYSTEM SET primary_conninfo = ${sqlLiteral(edit.conninfo)};`, {
-      signal,
-    });
     // PG >= 13: the WAL receiver restarts with the new conninfo at reload.
-    await validateAndReload(session, f, signal);
+    await validateAndReload(
+      session,
+      f,
+      signal,
+      `ALTER SYSTEM SET primary_conninfo = ${sqlLiteral(edit.conninfo)};`,
+    );
   },
   async verify({ session, facts: f, signal }) {
     return waitStreaming(session, f, { verifyFull: true, timeoutMs: 15_000, signal });
