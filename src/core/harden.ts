@@ -206,7 +206,7 @@ export async function planHardening(
       // Every check reads the node as it is now (nothing is applied while planning), so they run
       // side by side; each caches what its own plan() shows. Always all of them: some steps'
       // plan() uses what their check() read.
-      const live = await Promise.all(np.steps.map((step) => step.check(ctx)));
+      const live = await Promise.all(np.steps.map(async (step) => step.check(ctx)));
       for (const [i, step] of np.steps.entries()) {
         // A reload is needed once an earlier step of this node asks for one, whatever the live
         // state says now.
