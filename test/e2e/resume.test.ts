@@ -60,6 +60,20 @@ async function journal(runId: string): Promise<JournalRecord[]> {
 }
 
 /**
+ * A command the dead process had started on a node (psql running ALTER SYSTEM) can still finish
+ * after the kill: wait until the config files stop changing before taking them as the baseline.
+ */
+async function settled(): Promise<void> {
+  let last = JSON.stringify(await checksums(confFiles()));
+  for (let stable = 0, i = 0; stable < 6 && i < 80; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = JSON.stringify(await checksums(confFiles()));
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
+}
+
+/**
  * Starts `apply` and SIGKILLs it the moment the journal announces a standby's tls.enable-ssl
  * change (step:apply is fsync'ed before the ALTER SYSTEM): the primary's phase is done, the
  * standbys' is half way, and that step is in flight.
@@ -86,6 +100,7 @@ async function applyKilledMidPhase2(inv: string): Promise<string> {
   const r = await child;
   expect(killed).toBe(true);
   expect(r.signal).toBe('SIGKILL');
+  await settled();
   expect(runId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
   const records = await journal(runId as string);
   expect(records.some((x) => x.type === 'run:done' || x.type === 'rollback:done')).toBe(false);
