@@ -1,6 +1,7 @@
 // `pgharden plan` and `pgharden apply` (SPEC §3): preflight, plan, and — for apply, after the plan
 // was shown and --yes given — run it node by node with journal, backups and rollback.
 import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { preflightAll } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
@@ -16,13 +17,13 @@ import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { Journal, newRunId } from '../core/journal.js';
 import { expandHome, stateDir } from '../core/paths.js';
-import { runPlan } from '../core/runner.js';
+import { runPlan, type NodePlan, type RunResult } from '../core/runner.js';
 import { acquireRunLock } from '../core/run-lock.js';
 import { passwordMap, resolvePasswords } from '../core/secrets.js';
 import { detectMode } from '../core/terminal.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
-import type { AuthMode } from '../steps/context.js';
+import type { AuthMode, HardenContext } from '../steps/context.js';
 import { pgConn } from '../steps/tls-files.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { inventoryPkiDir } from './certs-issue.js';
@@ -55,10 +56,10 @@ function certsOf(
   flags: HardenFlags,
   inventory: Inventory,
   env: NodeJS.ProcessEnv,
+  fixedDir: string | undefined,
 ): { certs: HardenRequest['certs']; dir: string } {
   const spec = flags.certs ?? 'generate';
-  const defaultDir = inventoryPkiDir(inventory, env);
-  if (spec === 'generate') return { certs: 'generate', dir: defaultDir };
+  if (spec === 'generate') return { certs: 'generate', dir: fixedDir ?? inventoryPkiDir(inventory, env) };
   if (spec.startsWith('import:') && spec.length > 'import:'.length) {
     return { certs: 'import', dir: expandHome(spec.slice('import:'.length)) };
   }
@@ -71,7 +72,7 @@ function stepView(stderr: NodeJS.WritableStream, style: Style) {
     switch (e.type) {
       case 'step:done':
         stderr.write(
-          `${style('green', '✓')} ${e.node} ${e.step}${e.skipped ? style('gray', ' (already done)') : ''} ${style('gray', `${e.ms} ms`)}\n`,
+          `${style('green', '✓')} ${e.node} ${e.step}${e.skipped ? style('gray', e.skipped === 'already-done' ? ' (already done)' : ' (done before the resume)') : ''} ${style('gray', `${e.ms} ms`)}\n`,
         );
         break;
       case 'step:failed':
@@ -88,24 +89,33 @@ function stepView(stderr: NodeJS.WritableStream, style: Style) {
   };
 }
 
-interface Planned {
+export interface Planned {
   plan: PlanDocument;
   run: Awaited<ReturnType<typeof prepareHardening>>;
   sessions: Map<string, RemoteSession>;
   runId: string;
   inventory: Inventory;
+  /** As the operator gave it (-i, or the one the resumed run recorded). */
+  inventoryPath: string;
+  certs: HardenRequest['certs'];
+  pkiDir: string;
 }
 
-async function preparePlan(
+/**
+ * Preflight, passwords, certificates, plan. `resume` passes the run's id and the PKI dir it used,
+ * so the same CA and certificates are found again (never a new CA halfway through a run).
+ */
+export async function preparePlan(
   flags: HardenFlags,
   global: GlobalOptions,
   io: CliIo,
   bus: EventBus,
   signal: AbortSignal,
+  fixed: { runId?: string | undefined; pkiDir?: string | undefined } = {},
 ): Promise<Planned> {
   const { inventory } = await loadInventory(flags.inventory);
   const auth = authOf(flags, inventory);
-  const { certs, dir } = certsOf(flags, inventory, io.env);
+  const { certs, dir } = certsOf(flags, inventory, io.env, fixed.pkiDir);
   const { outcomes, sessions } = await preflightAll(
     inventory,
     bus,
@@ -129,9 +139,9 @@ async function preparePlan(
     });
     const req: HardenRequest = { inventory, auth, certs, pkiDir: dir, passwords: passwordMap(resolved) };
     const run = await prepareHardening(req, outcomes, sessions);
-    const runId = newRunId();
+    const runId = fixed.runId ?? newRunId();
     const plan = await planHardening(run, req, runId, signal);
-    return { plan, run, sessions, runId, inventory };
+    return { plan, run, sessions, runId, inventory, inventoryPath: flags.inventory, certs, pkiDir: dir };
   } catch (err) {
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
     throw err;
@@ -177,20 +187,10 @@ async function readSavedPlan(path: string): Promise<PlanDocument> {
 }
 
 export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
-  const mode = detectMode(io.env, io, { json: global.json, color: global.color });
-  const style = makeStyle(mode.color);
-  const json = global.json === true ? jsonLinesView(io.stdout, () => envSecretValues(io.env)) : undefined;
-  const bus = new EventBus();
-  bus.subscribe(json ? json.onEvent : stepView(io.stderr, style));
-  const controller = new AbortController();
-  const onSigint = (): void =>
-    controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
-  process.once('SIGINT', onSigint);
-  let sessions = new Map<string, RemoteSession>();
-  try {
+  return runFrame('apply', global, io, async (frame) => {
     const saved = flags.plan === undefined ? undefined : await readSavedPlan(flags.plan);
-    const p = await preparePlan(flags, global, io, bus, controller.signal);
-    sessions = p.sessions;
+    const p = await preparePlan(flags, global, io, frame.bus, frame.signal);
+    frame.sessions = p.sessions;
     if (saved !== undefined) {
       const changed = changedSince(saved, p.plan);
       if (changed.length > 0) {
@@ -201,10 +201,10 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
         );
       }
     }
-    if (!json) renderPlan(io.stdout, style, p.plan);
+    if (!frame.json) renderPlan(io.stdout, frame.style, p.plan);
     const needed = p.plan.nodes.some((n) => n.steps.some((s) => s.needed));
     if (!needed) {
-      json?.summary({ command: 'apply', exitCode: 0, runId: null, changed: false });
+      frame.json?.summary({ command: 'apply', exitCode: 0, runId: null, changed: false });
       return 0;
     }
     if (global.yes !== true) {
@@ -214,51 +214,113 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
         'pass --yes to apply it (nothing was changed)',
       );
     }
-    const dir = stateDir(io.env, global.stateDir);
-    const lock = await acquireRunLock(dir, p.inventory.cluster, p.runId);
-    const journal = await Journal.open(dir, p.runId, p.run.secrets);
-    try {
-      await journal.write({ type: 'run:meta', inventory: expandHome(flags.inventory), auth: p.plan.auth });
+    return runConfirmed(p, 'apply', frame, global, io, async (journal, nodes) => {
+      // What `resume RUN_ID` needs to prepare the same run again (never a secret).
+      await journal.write({
+        type: 'run:meta',
+        // Absolute: resume and rollback may run from another directory.
+        inventory: resolve(expandHome(flags.inventory)),
+        auth: p.plan.auth,
+        certs: p.certs,
+        pkiDir: resolve(p.pkiDir),
+      });
       assertNoSecrets(JSON.stringify(p.plan), p.run.secrets);
-      const result = await runPlan({
+      return runPlan({
         runId: p.runId,
-        nodes: p.run.nodePlans.map((np) => ({
-          ...np,
-          // After undoing a node: reload what was restored, then prove PostgreSQL answers (SPEC §10).
-          afterRollback: async (session, signal) => {
-            await psqlQueries(
-              session,
-              pgConn(np.facts),
-              { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
-              { signal },
-            );
-          },
-        })),
+        nodes,
         phases: p.run.phases,
         journal,
-        bus,
-        signal: controller.signal,
+        bus: frame.bus,
+        signal: frame.signal,
       });
-      json?.summary({
-        command: 'apply',
-        exitCode: 0,
-        runId: result.runId,
-        nodes: result.nodes,
-        journal: journal.path,
-      });
-      if (!json)
-        io.stderr.write(
-          `${style('green', '✓')} applied; run ${result.runId}, journal ${journal.path}\n  → next: pgharden verify -i ${flags.inventory}\n`,
-        );
-      return 0;
-    } finally {
-      await journal.close().catch(() => undefined);
-      await lock.release();
-    }
+    });
+  });
+}
+
+/** What apply and resume share while they run: views, the SIGINT abort, the sessions to close. */
+export interface RunFrame {
+  style: Style;
+  json: ReturnType<typeof jsonLinesView> | undefined;
+  bus: EventBus;
+  signal: AbortSignal;
+  /** Closed when the command ends, however it ends. */
+  sessions: Map<string, RemoteSession>;
+}
+
+/**
+ * The first SIGINT stops the run after the current step and rolls every node back (exit 130);
+ * a failure becomes its exit code and, with --json, a summary line.
+ */
+export async function runFrame(
+  command: 'apply' | 'resume',
+  global: GlobalOptions,
+  io: CliIo,
+  body: (frame: RunFrame) => Promise<ExitCode>,
+): Promise<ExitCode> {
+  const mode = detectMode(io.env, io, { json: global.json, color: global.color });
+  const style = makeStyle(mode.color);
+  const json = global.json === true ? jsonLinesView(io.stdout, () => envSecretValues(io.env)) : undefined;
+  const bus = new EventBus();
+  bus.subscribe(json ? json.onEvent : stepView(io.stderr, style));
+  const controller = new AbortController();
+  const onSigint = (): void =>
+    controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
+  process.once('SIGINT', onSigint);
+  const frame: RunFrame = { style, json, bus, signal: controller.signal, sessions: new Map() };
+  try {
+    return await body(frame);
   } catch (err) {
-    return reportFailure(err, 'apply', global, io);
+    return reportFailure(err, command, global, io);
   } finally {
     process.off('SIGINT', onSigint);
-    await closeAll(sessions);
+    await closeAll(frame.sessions);
+  }
+}
+
+/**
+ * After the plan was shown and confirmed: the cluster's run lock, the run's journal, the run (each
+ * node reloads and must answer after a rollback, SPEC §10), and the success summary.
+ */
+export async function runConfirmed(
+  p: Planned,
+  command: 'apply' | 'resume',
+  frame: RunFrame,
+  global: GlobalOptions,
+  io: CliIo,
+  execute: (journal: Journal, nodes: NodePlan<HardenContext>[]) => Promise<RunResult>,
+): Promise<ExitCode> {
+  const dir = stateDir(io.env, global.stateDir);
+  const lock = await acquireRunLock(dir, p.inventory.cluster, p.runId);
+  const journal = await Journal.open(dir, p.runId, p.run.secrets);
+  try {
+    const nodes = p.run.nodePlans.map((np) => ({
+      ...np,
+      afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
+        await psqlQueries(
+          session,
+          pgConn(np.facts),
+          { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
+          { signal },
+        );
+      },
+    }));
+    const result = await execute(journal, nodes);
+    frame.json?.summary({
+      command,
+      exitCode: 0,
+      runId: result.runId,
+      nodes: result.nodes,
+      journal: journal.path,
+    });
+    if (!frame.json) {
+      const what = command === 'apply' ? 'applied' : 'resumed and finished';
+      io.stderr.write(
+        `${frame.style('green', '✓')} ${what}; run ${result.runId}, journal ${journal.path}\n  → next: pgharden verify -i ${p.inventoryPath}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await journal.close().catch(() => undefined);
+    await lock.release();
   }
 }

@@ -115,6 +115,18 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     });
 
   program
+    .command('resume')
+    .description(
+      'continue an interrupted run under its id: skip what it finished, undo its half-done steps, run the rest (--yes to confirm)',
+    )
+    .argument('<run-id>', 'the run id apply printed (also the directory name under <state-dir>/runs)')
+    .option('-i, --inventory <file>', 'inventory (default: the one the run used)')
+    .action(async (runId: string, opts: { inventory?: string }, cmd: Command) => {
+      const { resumeCommand } = await import('./resume.js');
+      setExit(await resumeCommand(runId, opts, cmd.optsWithGlobals<GlobalOptions>(), io));
+    });
+
+  program
     .command('init')
     .description('write an inventory from flags or from ~/.ssh/config')
     .option('-o, --out <file>', 'where to write it', 'inventory.yaml')

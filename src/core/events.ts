@@ -24,7 +24,14 @@ export type EngineEvent =
   | { type: 'finding'; finding: Finding }
   | { type: 'step:started'; node: string; step: string }
   | { type: 'step:output'; node: string; step: string; line: string }
-  | { type: 'step:done'; node: string; step: string; ms: number; skipped?: 'already-done' }
+  | {
+      type: 'step:done';
+      node: string;
+      step: string;
+      ms: number;
+      /** already-done: check() found nothing to do; done-before-resume: the run did it before it was resumed. */
+      skipped?: 'already-done' | 'done-before-resume';
+    }
   | { type: 'step:failed'; node: string; step: string; error: { message: string; hint?: string | undefined } }
   | { type: 'verify:row'; node: string; check: string; ok: boolean; value: string }
   | { type: 'rollback:started'; node: string; steps: string[]; reason: string }

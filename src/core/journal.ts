@@ -10,6 +10,7 @@ import { BugError, UsageError } from './errors.js';
 export type JournalType =
   | 'run:meta'
   | 'run:begin'
+  | 'run:resumed'
   | 'step:begin'
   | 'step:skipped'
   | 'backup:begin'

@@ -4,7 +4,8 @@
 // current phase first, then earlier phases), so exit 4 / 130 means the cluster is as it was: a
 // primary left hardened behind an unhardened standby could break replication.
 // The caller holds the cluster's run lock (run-lock.ts) around runPlan and rollbackRun.
-// `resume RUN_ID` is not built yet: readJournal already gives the done and in-flight steps per node.
+// `resume RUN_ID` (engine/resume.ts) runs the same plan again with `resume`: what the earlier part
+// of the run finished is skipped but stays part of the run (its backups, its rollback).
 import { backupFiles, type BackupRecord } from './backup.js';
 import { BugError, FailedError, InterruptedError, RolledBackError, toPghardenError } from './errors.js';
 import type { EngineEvent } from './events.js';
@@ -40,6 +41,19 @@ export interface RunPlanOptions {
   signal: AbortSignal;
   /** Budget for the whole rollback, on its own signal (the run's may be aborted already). */
   rollbackTimeoutMs?: number | undefined;
+  /** Continuing an interrupted run under its id (the caller journals `run:resumed`, not `run:begin`). */
+  resume?: RunResume | undefined;
+}
+
+/**
+ * What the earlier part of a run left, per node. `begun`: steps that finished and were not undone,
+ * with the backups they took: a failure now rolls them back too, and a file they backed up is not
+ * backed up again (the first backup holds the original). `done`: step ids not to run again (those
+ * of `begun`, and those check() skipped).
+ */
+export interface RunResume {
+  begun: Record<string, BegunStep[]>;
+  done: Record<string, string[]>;
 }
 
 /** Some of a node's steps, in a phase; `steps` ⊆ the node's plan, in the order given. */
@@ -60,6 +74,8 @@ interface NodeState {
   begun: BegunStep[];
   done: string[];
   skipped: string[];
+  /** Resume: ids the earlier part of the run finished or skipped. */
+  doneBefore: ReadonlySet<string>;
 }
 
 interface Stop {
@@ -71,25 +87,33 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const plans = options.nodes as NodePlan[];
   const byName = new Map(plans.map((p) => [p.node, p]));
   const phases = normalizePhases(options.phases ?? plans.map((p) => [p.node]), byName);
-  await journal.write({
-    type: 'run:begin',
-    nodes: plans.map((p) => p.node),
-    phases: phases.map((ph) => ph.map((e) => ({ node: e.node, steps: e.steps.map((st) => st.id) }))),
-  });
-  const states = new Map<string, NodeState>();
-  const touched: NodeState[][] = [];
-  const stop: Stop = {};
-  for (const phase of phases) {
-    if (stop.failure !== undefined || signal.aborted) break;
-    const running = phase.map((e) => {
-      let st = states.get(e.node);
-      if (st === undefined) {
-        st = newState(byName.get(e.node) as NodePlan);
-        states.set(e.node, st);
-      }
-      return { state: st, steps: e.steps };
+  if (options.resume === undefined) {
+    await journal.write({
+      type: 'run:begin',
+      nodes: plans.map((p) => p.node),
+      phases: phases.map((ph) => ph.map((e) => ({ node: e.node, steps: e.steps.map((st) => st.id) }))),
     });
-    touched.push(running.map((r) => r.state));
+  }
+  const states = new Map<string, NodeState>();
+  const stateOf = (node: string): NodeState => {
+    let st = states.get(node);
+    if (st === undefined) {
+      st = newState(byName.get(node) as NodePlan, options.resume);
+      states.set(node, st);
+    }
+    return st;
+  };
+  // Per phase, the nodes that began a step in it: this process, or the run before a resume.
+  const touched: NodeState[][] = phases.map((phase) =>
+    phase
+      .filter((e) => (options.resume?.begun[e.node] ?? []).some((b) => e.steps.some((st) => st.id === b.id)))
+      .map((e) => stateOf(e.node)),
+  );
+  const stop: Stop = {};
+  for (const [i, phase] of phases.entries()) {
+    if (stop.failure !== undefined || signal.aborted) break;
+    const running = phase.map((e) => ({ state: stateOf(e.node), steps: e.steps }));
+    for (const r of running) if (!touched[i]?.includes(r.state)) touched[i]?.push(r.state);
     await Promise.all(running.map((r) => runNode(r.state, r.steps, options, stop)));
   }
   if (stop.failure === undefined && !signal.aborted) {
@@ -184,8 +208,21 @@ function normalizePhases(phases: (string | PhaseEntry)[][], byName: Map<string, 
   return out;
 }
 
-function newState(plan: NodePlan): NodeState {
-  const s: NodeState = { plan, session: plan.session, dropped: false, begun: [], done: [], skipped: [] };
+function newState(plan: NodePlan, resume: RunResume | undefined): NodeState {
+  const begun = [...(resume?.begun[plan.node] ?? [])];
+  const doneBefore = new Set(resume?.done[plan.node] ?? []);
+  const s: NodeState = {
+    plan,
+    session: plan.session,
+    dropped: false,
+    begun,
+    // The result covers the whole run, both parts.
+    done: plan.steps.filter((st) => begun.some((b) => b.id === st.id)).map((st) => st.id),
+    skipped: plan.steps
+      .filter((st) => doneBefore.has(st.id) && !begun.some((b) => b.id === st.id))
+      .map((st) => st.id),
+    doneBefore,
+  };
   watch(s);
   return s;
 }
@@ -217,6 +254,10 @@ async function runNode(
   for (const step of steps) {
     // Between steps: a started step completes or is undone, a new one does not start.
     if (stop.failure !== undefined || signal.aborted) return;
+    if (s.doneBefore.has(step.id)) {
+      bus.emit({ type: 'step:done', node, step: step.id, ms: 0, skipped: 'done-before-resume' });
+      continue;
+    }
     const t0 = Date.now();
     const base: StepContext = { node, session: s.session, runId, facts: s.plan.facts, signal };
     let begun: BegunStep | undefined;

@@ -4,8 +4,9 @@
 import { UsageError } from '../errors.js';
 import type { EngineEvent } from '../events.js';
 import { Journal, readJournal } from '../journal.js';
-import { emptyPlan, type Step } from '../step.js';
-import { undoNode, type BegunStep } from './undo.js';
+import type { Step } from '../step.js';
+import { journaledSteps, toBegun } from './journaled-steps.js';
+import { undoNode } from './undo.js';
 import type { RemoteSession } from '../../remote/types.js';
 
 export interface RollbackRunOptions {
@@ -42,7 +43,12 @@ export async function rollbackRun(options: RollbackRunOptions): Promise<Rollback
   const result: RollbackRunResult = { runId, nodes: {}, failed: [] };
   try {
     for (const node of [...order].reverse()) {
-      const begun = begunSteps(state.records, node, options);
+      const begun = toBegun(journaledSteps(state.records, node), {
+        node,
+        runId,
+        facts: options.facts?.[node],
+        steps: options.steps,
+      });
       result.nodes[node] = begun.map((b) => b.id).reverse();
       if (begun.length === 0) continue;
       const session = options.sessions[node] as RemoteSession;
@@ -65,36 +71,4 @@ export async function rollbackRun(options: RollbackRunOptions): Promise<Rollback
     await journal.close();
   }
   return result;
-}
-
-/** Steps of `node` that began and were not undone since, in the order they began, with their backups. */
-function begunSteps(
-  records: Awaited<ReturnType<typeof readJournal>>['records'],
-  node: string,
-  options: RollbackRunOptions,
-): BegunStep[] {
-  const begun: BegunStep[] = [];
-  for (const r of records) {
-    if (r.node !== node || r.step === undefined) continue;
-    if (r.type === 'step:begin') {
-      const plan = emptyPlan();
-      // Only paths are journaled: undo sees the files' paths, not their contents.
-      const files = Array.isArray(r['files']) ? (r['files'] as string[]) : [];
-      plan.files = files.map((path) => ({ path, owner: '', mode: 0, before: '', after: '' }));
-      plan.reload = r['reload'] === true;
-      plan.restart = r['restart'] === true;
-      begun.push({
-        id: r.step,
-        step: options.steps?.[r.step],
-        ctx: { node, runId: options.runId, facts: options.facts?.[node], planned: plan },
-        backups: [],
-      });
-    } else if (r.type === 'backup' && r.backup !== undefined) {
-      begun.findLast((b) => b.id === r.step)?.backups.push(r.backup);
-    } else if (r.type === 'undo:done') {
-      const i = begun.findLastIndex((b) => b.id === r.step);
-      if (i >= 0) begun.splice(i, 1);
-    }
-  }
-  return begun;
 }
