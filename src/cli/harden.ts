@@ -1,5 +1,6 @@
 // `pgharden plan` and `pgharden apply` (SPEC §3): preflight, plan, and — for apply, after the plan
 // was shown and --yes given — run it node by node with journal, backups and rollback.
+import { setMaxListeners } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { preflightAll } from '../core/audit-run.js';
@@ -152,6 +153,16 @@ function closeAll(sessions: Map<string, RemoteSession>): Promise<unknown> {
   return Promise.allSettled([...sessions.values()].map((s) => s.close()));
 }
 
+/**
+ * One signal is shared by every remote command of a run: the checks of all nodes run side by side,
+ * each exec listening for an abort, so more than Node's default 10 listeners is normal here (and
+ * the warning would land on stderr, which scripts read).
+ */
+function runSignal(controller: AbortController): AbortSignal {
+  setMaxListeners(1000, controller.signal);
+  return controller.signal;
+}
+
 export async function planCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
   const mode = detectMode(io.env, io, { json: global.json, color: global.color });
   const style = makeStyle(mode.color);
@@ -159,7 +170,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   const bus = new EventBus();
   bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
   try {
-    const p = await preparePlan(flags, global, io, bus, new AbortController().signal);
+    const p = await preparePlan(flags, global, io, bus, runSignal(new AbortController()));
     await closeAll(p.sessions);
     if (flags.out !== undefined)
       await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
@@ -263,6 +274,7 @@ export async function runFrame(
   const bus = new EventBus();
   bus.subscribe(json ? json.onEvent : stepView(io.stderr, style));
   const controller = new AbortController();
+  runSignal(controller);
   const onSigint = (): void =>
     controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
   process.once('SIGINT', onSigint);

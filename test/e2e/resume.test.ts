@@ -74,9 +74,9 @@ async function settled(): Promise<void> {
 }
 
 /**
- * Starts `apply` and SIGKILLs it the moment the journal announces a standby's tls.enable-ssl
- * change (step:apply is fsync'ed before the ALTER SYSTEM): the primary's phase is done, the
- * standbys' is half way, and that step is in flight.
+ * Starts `apply` and SIGKILLs it the moment the journal announces a standby's
+ * tls.replication-tls change (step:apply is fsync'ed before the ALTER SYSTEM): every node's TLS
+ * phase is done, the standbys' conninfo phase is half way, and that step is in flight.
  */
 async function applyKilledMidPhase2(inv: string): Promise<string> {
   const child = execa('node', [BIN, ...applyArgs(inv)], {
@@ -92,7 +92,9 @@ async function applyKilledMidPhase2(inv: string): Promise<string> {
     runId = (await readdir(join(state, 'runs')).catch(() => []))[0];
     const records = runId === undefined ? [] : await journal(runId);
     if (
-      records.some((r) => r.type === 'step:apply' && names.has(r.node ?? '') && r.step === 'tls.enable-ssl')
+      records.some(
+        (r) => r.type === 'step:apply' && names.has(r.node ?? '') && r.step === 'tls.replication-tls',
+      )
     ) {
       killed = child.kill('SIGKILL');
     } else await new Promise((r) => setTimeout(r, 5));
@@ -109,8 +111,8 @@ async function applyKilledMidPhase2(inv: string): Promise<string> {
   expect(done(primary().name)).toEqual(['tls.install-ca', 'tls.install-server-cert', 'tls.enable-ssl']);
   const inFlight = [...names].filter(
     (n) =>
-      records.some((x) => x.type === 'step:begin' && x.node === n && x.step === 'tls.enable-ssl') &&
-      !done(n).includes('tls.enable-ssl'),
+      records.some((x) => x.type === 'step:begin' && x.node === n && x.step === 'tls.replication-tls') &&
+      !done(n).includes('tls.replication-tls'),
   );
   expect(inFlight.length).toBeGreaterThan(0);
   return runId as string;
