@@ -82,6 +82,11 @@ function stepView(stderr: NodeJS.WritableStream, style: Style) {
       case 'rollback:failed':
         stderr.write(`${style('yellow', '↺')} ${JSON.stringify(e)}\n`);
         break;
+      case 'test:paused':
+        stderr.write(
+          `${style('yellow', '⏸')} ${e.node} ${e.step}: paused before apply (PGHARDEN_TEST_PAUSE_AT); SIGUSR2 goes on\n`,
+        );
+        break;
       default:
         progress(e);
     }
