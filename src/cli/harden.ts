@@ -1,7 +1,7 @@
 // `pgharden plan` and `pgharden apply` (SPEC §3): preflight, plan, and — for apply, after the plan
 // was shown and --yes given — run it node by node with journal, backups and rollback.
 import { readFile, writeFile } from 'node:fs/promises';
-import { preflightAll } from '../core/audit-run.js';
+import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
 import {
@@ -18,6 +18,7 @@ import { Journal, newRunId } from '../core/journal.js';
 import { expandHome, stateDir } from '../core/paths.js';
 import { runPlan } from '../core/runner.js';
 import { acquireRunLock } from '../core/run-lock.js';
+import { reconnector } from '../core/reconnect.js';
 import { passwordMap, resolvePasswords } from '../core/secrets.js';
 import { detectMode } from '../core/terminal.js';
 import { psqlQueries } from '../remote/psql.js';
@@ -99,6 +100,8 @@ interface Planned {
   sessions: Map<string, RemoteSession>;
   runId: string;
   inventory: Inventory;
+  /** What preflight connected with: apply reconnects a dropped node the same way. */
+  connectOptions: ConnectOptions;
 }
 
 async function preparePlan(
@@ -111,15 +114,11 @@ async function preparePlan(
   const { inventory } = await loadInventory(flags.inventory);
   const auth = authOf(flags, inventory);
   const { certs, dir } = certsOf(flags, inventory, io.env);
-  const { outcomes, sessions } = await preflightAll(
-    inventory,
-    bus,
-    {
-      hostKeys: global.acceptNewHostKeys === true ? 'accept-and-save' : 'reject',
-      secrets: envSecrets(io.env),
-    },
-    signal,
-  );
+  const connectOptions: ConnectOptions = {
+    hostKeys: global.acceptNewHostKeys === true ? 'accept-and-save' : 'reject',
+    secrets: envSecrets(io.env),
+  };
+  const { outcomes, sessions } = await preflightAll(inventory, bus, connectOptions, signal);
   try {
     // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
     const md5Roles = outcomes.flatMap((o) =>
@@ -136,15 +135,15 @@ async function preparePlan(
     const run = await prepareHardening(req, outcomes, sessions);
     const runId = newRunId();
     const plan = await planHardening(run, req, runId, signal);
-    return { plan, run, sessions, runId, inventory };
+    return { plan, run, sessions, runId, inventory, connectOptions };
   } catch (err) {
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
     throw err;
   }
 }
 
-function closeAll(sessions: Map<string, RemoteSession>): Promise<unknown> {
-  return Promise.allSettled([...sessions.values()].map((s) => s.close()));
+function closeAll(sessions: Iterable<RemoteSession>): Promise<unknown> {
+  return Promise.allSettled([...sessions].map((s) => s.close()));
 }
 
 export async function planCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
@@ -155,7 +154,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
   try {
     const p = await preparePlan(flags, global, io, bus, new AbortController().signal);
-    await closeAll(p.sessions);
+    await closeAll(p.sessions.values());
     if (flags.out !== undefined)
       await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
     if (json)
@@ -192,6 +191,7 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
     controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
   process.once('SIGINT', onSigint);
   let sessions = new Map<string, RemoteSession>();
+  const reconnected: RemoteSession[] = [];
   try {
     const saved = flags.plan === undefined ? undefined : await readSavedPlan(flags.plan);
     const p = await preparePlan(flags, global, io, bus, controller.signal);
@@ -229,6 +229,10 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
         runId: p.runId,
         nodes: p.run.nodePlans.map((np) => ({
           ...np,
+          // A node whose connection drops mid-run is rolled back over a fresh one (exit 4, not 1).
+          reconnect: reconnector(p.inventory, np.facts.node, np.session, p.connectOptions, (s) =>
+            reconnected.push(s),
+          ),
           // After undoing a node: reload what was restored, then prove PostgreSQL answers (SPEC §10).
           afterRollback: async (session, signal) => {
             await psqlQueries(
@@ -264,6 +268,6 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
     return reportFailure(err, 'apply', global, io);
   } finally {
     process.off('SIGINT', onSigint);
-    await closeAll(sessions);
+    await closeAll([...sessions.values(), ...reconnected]);
   }
 }
