@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { preflightAll } from '../core/audit-run.js';
+import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
 import {
@@ -18,6 +18,7 @@ import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { Journal, newRunId } from '../core/journal.js';
 import { expandHome, stateDir } from '../core/paths.js';
+import { reconnector } from '../core/reconnect.js';
 import { runPlan, type NodePlan, type RunResult } from '../core/runner.js';
 import { acquireRunLock } from '../core/run-lock.js';
 import { passwordMap, resolvePasswords } from '../core/secrets.js';
@@ -79,6 +80,11 @@ function stepView(stderr: NodeJS.WritableStream, style: Style) {
       case 'step:failed':
         stderr.write(`${style('red', '✗')} ${e.node} ${e.step}: ${e.error.message}\n`);
         break;
+      case 'test:paused':
+        stderr.write(
+          `${style('yellow', '⏸')} ${e.node} ${e.step}: paused before apply (PGHARDEN_TEST_PAUSE_AT); SIGUSR2 goes on\n`,
+        );
+        break;
       case 'rollback:started':
       case 'rollback:done':
       case 'rollback:failed':
@@ -100,6 +106,8 @@ export interface Planned {
   inventoryPath: string;
   certs: HardenRequest['certs'];
   pkiDir: string;
+  /** What preflight connected with: a node that drops mid-run is reconnected the same way. */
+  connectOptions: ConnectOptions;
 }
 
 /**
@@ -117,15 +125,11 @@ export async function preparePlan(
   const { inventory } = await loadInventory(flags.inventory);
   const auth = authOf(flags, inventory);
   const { certs, dir } = certsOf(flags, inventory, io.env, fixed.pkiDir);
-  const { outcomes, sessions } = await preflightAll(
-    inventory,
-    bus,
-    {
-      hostKeys: global.acceptNewHostKeys === true ? 'accept-and-save' : 'reject',
-      secrets: envSecrets(io.env),
-    },
-    signal,
-  );
+  const connectOptions: ConnectOptions = {
+    hostKeys: global.acceptNewHostKeys === true ? 'accept-and-save' : 'reject',
+    secrets: envSecrets(io.env),
+  };
+  const { outcomes, sessions } = await preflightAll(inventory, bus, connectOptions, signal);
   try {
     // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
     const md5Roles = outcomes.flatMap((o) =>
@@ -142,15 +146,25 @@ export async function preparePlan(
     const run = await prepareHardening(req, outcomes, sessions);
     const runId = fixed.runId ?? newRunId();
     const plan = await planHardening(run, req, runId, signal);
-    return { plan, run, sessions, runId, inventory, inventoryPath: flags.inventory, certs, pkiDir: dir };
+    return {
+      plan,
+      run,
+      sessions,
+      runId,
+      inventory,
+      inventoryPath: flags.inventory,
+      certs,
+      pkiDir: dir,
+      connectOptions,
+    };
   } catch (err) {
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
     throw err;
   }
 }
 
-function closeAll(sessions: Map<string, RemoteSession>): Promise<unknown> {
-  return Promise.allSettled([...sessions.values()].map((s) => s.close()));
+function closeAll(sessions: Iterable<RemoteSession>): Promise<unknown> {
+  return Promise.allSettled([...sessions].map((s) => s.close()));
 }
 
 /**
@@ -171,7 +185,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
   try {
     const p = await preparePlan(flags, global, io, bus, runSignal(new AbortController()));
-    await closeAll(p.sessions);
+    await closeAll(p.sessions.values());
     if (flags.out !== undefined)
       await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
     if (json)
@@ -256,6 +270,8 @@ export interface RunFrame {
   signal: AbortSignal;
   /** Closed when the command ends, however it ends. */
   sessions: Map<string, RemoteSession>;
+  /** Sessions opened to roll back a node whose first connection dropped; closed with the others. */
+  reconnected: RemoteSession[];
 }
 
 /**
@@ -278,14 +294,21 @@ export async function runFrame(
   const onSigint = (): void =>
     controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
   process.once('SIGINT', onSigint);
-  const frame: RunFrame = { style, json, bus, signal: controller.signal, sessions: new Map() };
+  const frame: RunFrame = {
+    style,
+    json,
+    bus,
+    signal: controller.signal,
+    sessions: new Map(),
+    reconnected: [],
+  };
   try {
     return await body(frame);
   } catch (err) {
     return reportFailure(err, command, global, io);
   } finally {
     process.off('SIGINT', onSigint);
-    await closeAll(frame.sessions);
+    await closeAll([...frame.sessions.values(), ...frame.reconnected]);
   }
 }
 
@@ -307,6 +330,10 @@ export async function runConfirmed(
   try {
     const nodes = p.run.nodePlans.map((np) => ({
       ...np,
+      // A node whose connection drops mid-run is rolled back over a fresh one (exit 4, not 1).
+      reconnect: reconnector(p.inventory, np.facts.node, np.session, p.connectOptions, (s) =>
+        frame.reconnected.push(s),
+      ),
       afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
         await psqlQueries(
           session,

@@ -1,12 +1,12 @@
 // The audit job: preflight every node in parallel, then evaluate findings. Changes nothing.
 import { connect } from '../remote/session.js';
 import { resolveTarget } from '../remote/ssh-config.js';
-import type { RemoteSession, Secrets, UnknownHostKeyPolicy } from '../remote/types.js';
+import type { RemoteSession, Secrets, SshTarget, UnknownHostKeyPolicy } from '../remote/types.js';
 import { auditNode, auditExitCode, sortFindings } from './audit.js';
 import { toPghardenError } from './errors.js';
 import type { EventBus, Finding } from './events.js';
 import type { NodeOutcome } from './facts.js';
-import type { Inventory } from './inventory-schema.js';
+import type { Inventory, InventoryNode } from './inventory-schema.js';
 import { gatherNodeFacts } from './preflight.js';
 import { effectiveSsh, nodeTargetInput } from './targets.js';
 
@@ -21,6 +21,28 @@ export interface PreflightResult {
   sessions: Map<string, RemoteSession>;
 }
 
+/**
+ * One node's SSH session, with the inventory's target (and ~/.ssh/config) and the given host-key
+ * policy and secrets: what preflight connects with, and what apply reconnects with.
+ */
+export async function connectNode(
+  inventory: Inventory,
+  node: InventoryNode,
+  options: ConnectOptions,
+  signal?: AbortSignal,
+  onTarget?: (target: SshTarget) => void,
+): Promise<RemoteSession> {
+  const target = resolveTarget(nodeTargetInput(inventory, node), {
+    ...(options.sshConfigPath !== undefined ? { configPath: options.sshConfigPath } : {}),
+  });
+  onTarget?.(target);
+  return connect(target, {
+    hostKeys: options.hostKeys,
+    ...(options.secrets !== undefined ? { secrets: options.secrets } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  });
+}
+
 /** Connect to and inspect every node in parallel; one node's failure never hides the others. */
 export async function preflightAll(
   inventory: Inventory,
@@ -32,16 +54,10 @@ export async function preflightAll(
   const outcomes = await Promise.all(
     inventory.nodes.map(async (node): Promise<NodeOutcome> => {
       try {
-        const target = resolveTarget(nodeTargetInput(inventory, node), {
-          ...(options.sshConfigPath !== undefined ? { configPath: options.sshConfigPath } : {}),
-        });
-        bus.emit({ type: 'node:connecting', node: node.name, host: target.host, port: target.port });
         const started = performance.now();
-        const session = await connect(target, {
-          hostKeys: options.hostKeys,
-          ...(options.secrets !== undefined ? { secrets: options.secrets } : {}),
-          ...(signal !== undefined ? { signal } : {}),
-        });
+        const session = await connectNode(inventory, node, options, signal, (target) =>
+          bus.emit({ type: 'node:connecting', node: node.name, host: target.host, port: target.port }),
+        );
         const connectMs = performance.now() - started;
         sessions.set(node.name, session);
         bus.emit({

@@ -36,11 +36,19 @@ const BACKUP_SH = [
 ].join('\n');
 
 // $1 file, $2 backup: copy to a temp name in the same directory, then rename over the file.
+// A file that already is its backup (content, owner, mode: the step failed before changing it) is
+// left alone: rewriting it gains nothing, and a file that cannot be replaced (immutable, read-only
+// mount) would turn a clean rollback into a failed one. The temp file never outlives a failure.
 const RESTORE_SH = [
   'set -e',
+  'if cmp -s -- "$2" "$1" && [ "$(stat -c "%U %a" -- "$1")" = "$(stat -c "%U %a" -- "$2")" ]; then',
+  '  sha256sum -- "$1"; exit 0',
+  'fi',
   't=$(mktemp -- "$1.pgharden-restore.XXXXXX")',
-  'cp -p -- "$2" "$t" || { rm -f -- "$t"; exit 1; }',
+  'trap \'rm -f -- "$t"\' EXIT',
+  'cp -p -- "$2" "$t"',
   'mv -f -T -- "$t" "$1"',
+  'trap - EXIT',
   'sha256sum -- "$1"',
 ].join('\n');
 

@@ -43,7 +43,9 @@ export type EngineEvent =
       error: { code: string; message: string; hint?: string | undefined };
     }
   | { type: 'node:disconnected'; node: string; error: { code: string; message: string } }
-  | { type: 'warning'; node?: string | undefined; message: string };
+  | { type: 'warning'; node?: string | undefined; message: string }
+  /** Only with PGHARDEN_TEST_PAUSE_AT (engine/pause-point.ts): the run waits for SIGUSR2. */
+  | { type: 'test:paused'; node: string; step: string };
 
 export type EngineListener = (event: EngineEvent) => void;
 

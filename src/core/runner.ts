@@ -11,6 +11,7 @@ import { BugError, FailedError, InterruptedError, RolledBackError, toPghardenErr
 import type { EngineEvent } from './events.js';
 import type { Journal } from './journal.js';
 import type { ApplyContext, Step, StepContext } from './step.js';
+import { pauseBeforeApply } from './engine/pause-point.js';
 import { isDisconnect, undoNode, type BegunStep } from './engine/undo.js';
 import type { RemoteSession } from '../remote/types.js';
 
@@ -307,6 +308,8 @@ async function runNode(
           },
         });
       }
+      // Test-only (fault matrix), inert unless PGHARDEN_TEST_PAUSE_AT names this node and step.
+      await pauseBeforeApply(node, step.id, (e) => bus.emit(e), signal);
       await journal.write({ type: 'step:apply', node, step: step.id });
       await step.apply(ctx);
       await journal.write({ type: 'step:applied', node, step: step.id });

@@ -9,6 +9,7 @@ import { addMapping, parseIdent, serializeIdent } from '../pgconf/index.js';
 import { psqlQueries } from '../remote/psql.js';
 import { shellJoin } from '../remote/shell.js';
 import type { HardenContext } from './context.js';
+import { plainReload } from './tls-files.js';
 import { certRolesOf } from './hba-hostssl.js';
 import { IDENT_MAP, identTextOf, pgConn, readIdentText, validateAndReload } from './hba-rules.js';
 
@@ -90,7 +91,8 @@ export const certAuth = defineStep<HardenContext>({
   },
   async undo(ctx) {
     if (ctx.planned.files.length === 0) return;
-    await validateAndReload(ctx.session, ctx.facts, ctx.signal);
+    // A plain SIGHUP, as in hba.hostssl's undo: the restored files are the ones the server ran with.
+    await plainReload(ctx.session, ctx.facts, ctx.signal);
   },
   async verify(ctx) {
     // A cert login needs the client key on the node (the TLS steps' job); until then the map is

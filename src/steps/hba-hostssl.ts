@@ -8,6 +8,7 @@ import { psqlQueries } from '../remote/psql.js';
 import { shellJoin } from '../remote/shell.js';
 import { inspectRemote } from './tls-files.js';
 import type { HardenContext } from './context.js';
+import { plainReload } from './tls-files.js';
 import {
   certCommonName,
   identTextOf,
@@ -93,8 +94,10 @@ export const hbaHostssl = defineStep<HardenContext>({
     await validateAndReload(ctx.session, h, ctx.signal);
   },
   async undo(ctx) {
-    // The engine has put the old file back; the server must read it again.
-    await validateAndReload(ctx.session, ctx.facts, ctx.signal);
+    // The engine has put the old file back; the server must read it again. A plain SIGHUP, as every
+    // undo does: validating here would let an unrelated bad file (a TLS key that later undo steps
+    // remove anyway) fail the whole rollback, and the restored file is the one the server ran with.
+    await plainReload(ctx.session, ctx.facts, ctx.signal);
   },
   async verify(ctx) {
     const h = ctx.facts;
