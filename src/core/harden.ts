@@ -208,9 +208,10 @@ export async function planHardening(
       // plan() uses what their check() read.
       const live = await Promise.all(np.steps.map(async (step) => step.check(ctx)));
       for (const [i, step] of np.steps.entries()) {
-        // A reload is needed once an earlier step of this node asks for one, whatever the live
-        // state says now.
-        const reloadDue = step.id === RELOAD && steps.some((s) => s.change?.reload === true);
+        // tls.reload is due when an earlier step changes a file the server reads and no step
+        // reloads after it (enable-ssl, replication-tls, … reload themselves), whatever the live
+        // state says now: what the plan shows is what apply will do.
+        const reloadDue = step.id === RELOAD && changedSinceLastReload(steps);
         const needed = reloadDue || live[i] === true;
         if (!needed) {
           steps.push({ id: step.id, title: step.title, needed });
@@ -251,6 +252,15 @@ export async function planHardening(
   };
   assertNoSecrets(JSON.stringify(doc), prepared.secrets);
   return doc;
+}
+
+/** Some planned step changes a file after the last planned step that reloads (or with none). */
+export function changedSinceLastReload(earlier: readonly PlannedStep[]): boolean {
+  let lastReload = -1;
+  earlier.forEach((s, i) => {
+    if (s.change?.reload === true) lastReload = i;
+  });
+  return earlier.some((s, i) => i > lastReload && (s.change?.files.length ?? 0) > 0);
 }
 
 /** A plan is shown and saved: a secret in it is our bug, and it must stop here. */

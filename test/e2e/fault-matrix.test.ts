@@ -11,10 +11,11 @@
 //   (tls.reload, auth.scram-migration: SQL and a SIGHUP only) have no file to take away;
 // - bad-cert: every needed step after tls.install-server-cert that reloads (the reload validation
 //   must refuse the swapped key); earlier steps have no installed key to swap.
-// A step the plan needs but the run finds done when it gets there (tls.reload: enable-ssl already
-// validated and reloaded, so check() finds nothing newer) never reaches its apply, so there is no
-// fault to make: the case checks that it was skipped, interrupts the run there (SIGINT → 130, which
-// rolls back the same way) and reports it as such.
+// A step the plan needs but the run finds done when it gets there would never reach its apply, so
+// there would be no fault to make: the case then checks that it was skipped, interrupts the run
+// there (SIGINT → 130, which rolls back the same way) and reports it as such. (tls.reload used to be
+// one: the plan now shows it as needed only when no later step reloads — SPEC §7.1 — so plan and
+// run agree and it is not in the matrix of a first-time hardening.)
 //
 // A correct rollback restores the lab exactly, and the assertions prove it, so the cases share one
 // lab; a failed case brings up a fresh one so the next starts clean. The results go to
