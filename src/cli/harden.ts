@@ -4,26 +4,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { preflightAll } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
-import {
-  assertNoSecrets,
-  changedSince,
-  planHardening,
-  prepareHardening,
-  type HardenRequest,
-  type PlanDocument,
-} from '../core/harden.js';
+import { changedSince, type HardenRequest, type PlanDocument } from '../core/harden.js';
+import { applyPlanned, closeSessions, planFromPreflight, type PlannedRun } from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
-import { Journal, newRunId } from '../core/journal.js';
 import { expandHome, stateDir } from '../core/paths.js';
-import { runPlan } from '../core/runner.js';
-import { acquireRunLock } from '../core/run-lock.js';
-import { passwordMap, resolvePasswords } from '../core/secrets.js';
 import { detectMode } from '../core/terminal.js';
-import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode } from '../steps/context.js';
-import { pgConn } from '../steps/tls-files.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { inventoryPkiDir } from './certs-issue.js';
 import { reportFailure } from './report-error.js';
@@ -88,11 +76,8 @@ function stepView(stderr: NodeJS.WritableStream, style: Style) {
   };
 }
 
-interface Planned {
-  plan: PlanDocument;
-  run: Awaited<ReturnType<typeof prepareHardening>>;
+interface Planned extends PlannedRun {
   sessions: Map<string, RemoteSession>;
-  runId: string;
   inventory: Inventory;
 }
 
@@ -116,30 +101,18 @@ async function preparePlan(
     signal,
   );
   try {
-    // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
-    const md5Roles = outcomes.flatMap((o) =>
-      o.ok && o.facts.pg?.role === 'primary' ? o.facts.pg.md5Roles : [],
+    const planned = await planFromPreflight(
+      { inventory, auth, certs, pkiDir: dir },
+      outcomes,
+      sessions,
+      { env: io.env, secretsFile: global.secrets },
+      signal,
     );
-    const resolved = await resolvePasswords({
-      // Every md5 role needs the operator's password: a new one would strand its clients (and a
-      // replication role's .pgpass on the standbys).
-      roles: md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
-      env: io.env,
-      secretsFile: global.secrets,
-    });
-    const req: HardenRequest = { inventory, auth, certs, pkiDir: dir, passwords: passwordMap(resolved) };
-    const run = await prepareHardening(req, outcomes, sessions);
-    const runId = newRunId();
-    const plan = await planHardening(run, req, runId, signal);
-    return { plan, run, sessions, runId, inventory };
+    return { ...planned, sessions, inventory };
   } catch (err) {
-    await Promise.allSettled([...sessions.values()].map((s) => s.close()));
+    await closeSessions(sessions);
     throw err;
   }
-}
-
-function closeAll(sessions: Map<string, RemoteSession>): Promise<unknown> {
-  return Promise.allSettled([...sessions.values()].map((s) => s.close()));
 }
 
 export async function planCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
@@ -150,7 +123,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
   try {
     const p = await preparePlan(flags, global, io, bus, new AbortController().signal);
-    await closeAll(p.sessions);
+    await closeSessions(p.sessions);
     if (flags.out !== undefined)
       await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
     if (json)
@@ -214,51 +187,29 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
         'pass --yes to apply it (nothing was changed)',
       );
     }
-    const dir = stateDir(io.env, global.stateDir);
-    const lock = await acquireRunLock(dir, p.inventory.cluster, p.runId);
-    const journal = await Journal.open(dir, p.runId, p.run.secrets);
-    try {
-      await journal.write({ type: 'run:meta', inventory: expandHome(flags.inventory), auth: p.plan.auth });
-      assertNoSecrets(JSON.stringify(p.plan), p.run.secrets);
-      const result = await runPlan({
-        runId: p.runId,
-        nodes: p.run.nodePlans.map((np) => ({
-          ...np,
-          // After undoing a node: reload what was restored, then prove PostgreSQL answers (SPEC §10).
-          afterRollback: async (session, signal) => {
-            await psqlQueries(
-              session,
-              pgConn(np.facts),
-              { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
-              { signal },
-            );
-          },
-        })),
-        phases: p.run.phases,
-        journal,
-        bus,
-        signal: controller.signal,
-      });
-      json?.summary({
-        command: 'apply',
-        exitCode: 0,
-        runId: result.runId,
-        nodes: result.nodes,
-        journal: journal.path,
-      });
-      if (!json)
-        io.stderr.write(
-          `${style('green', '✓')} applied; run ${result.runId}, journal ${journal.path}\n  → next: pgharden verify -i ${flags.inventory}\n`,
-        );
-      return 0;
-    } finally {
-      await journal.close().catch(() => undefined);
-      await lock.release();
-    }
+    const { result, journalPath } = await applyPlanned({
+      ...p,
+      inventoryPath: flags.inventory,
+      stateDir: stateDir(io.env, global.stateDir),
+      bus,
+      signal: controller.signal,
+    });
+    json?.summary({
+      command: 'apply',
+      exitCode: 0,
+      runId: result.runId,
+      nodes: result.nodes,
+      journal: journalPath,
+    });
+    if (!json)
+      io.stderr.write(
+        `${style('green', '✓')} applied; run ${result.runId}, journal ${journalPath}\n  → next: pgharden verify -i ${flags.inventory}\n`,
+      );
+    return 0;
   } catch (err) {
     return reportFailure(err, 'apply', global, io);
   } finally {
     process.off('SIGINT', onSigint);
-    await closeAll(sessions);
+    await closeSessions(sessions);
   }
 }
