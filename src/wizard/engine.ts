@@ -12,6 +12,7 @@ import type { NodeOutcome } from '../core/facts.js';
 import { certRoles } from '../core/harden.js';
 import { applyPlanned, closeSessions, planFromPreflight, type PlannedRun } from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
+import { scrubSecrets } from '../core/redact.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { defaultSshConfig, expandHome, stateDir } from '../core/paths.js';
 import { issueToDir, planLeaves, type FileStatus } from '../pki/index.js';
@@ -21,7 +22,7 @@ import type { AuthMode } from '../steps/context.js';
 import { runVerify } from '../verify/run.js';
 import { inventoryPkiDir } from '../cli/certs-issue.js';
 import { buildInventory, writeInventoryFile } from '../cli/init.js';
-import { envSecrets } from '../cli/secrets.js';
+import { envSecrets, envSecretValues } from '../cli/secrets.js';
 import { reviewPkiDir } from './cert-review.js';
 import type { CertSource, EngineHooks, WizardEngine } from './port.js';
 import { preflightDetail } from './preflight-view.js';
@@ -41,9 +42,13 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     if (loaded === undefined) throw notYet('load an inventory');
     return loaded.inventory;
   };
+  /** Values seen by verify come from the nodes: scrub every secret of the run out of them. */
+  const secrets = (): string[] => [...envSecretValues(env), ...(planned?.run.secrets ?? [])];
   const busFor = (hooks: EngineHooks): EventBus => {
     const bus = new EventBus();
-    bus.subscribe(hooks.emit);
+    bus.subscribe((e) =>
+      hooks.emit(e.type === 'verify:row' ? { ...e, value: scrubSecrets(e.value, secrets()) } : e),
+    );
     return bus;
   };
   const connectOptions = (hooks: EngineHooks) => ({ hostKeys: hooks.askHostKey, secrets: envSecrets(env) });
