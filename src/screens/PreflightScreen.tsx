@@ -26,7 +26,7 @@ export function PreflightScreen({ state, dispatch, active }: ScreenProps) {
         <Box flexDirection="column" marginTop={1}>
           {serious.length > 0 ? (
             <>
-              <Text>Found (the plan will fix these):</Text>
+              <Text>Found:</Text>
               <FindingList findings={serious} max={4} />
             </>
           ) : (
