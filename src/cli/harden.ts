@@ -2,31 +2,24 @@
 // was shown and --yes given — run it node by node with journal, backups and rollback.
 import { setMaxListeners } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
+import { changedSince, type HardenRequest, type PlanDocument } from '../core/harden.js';
 import {
-  assertNoSecrets,
-  changedSince,
-  planHardening,
-  prepareHardening,
-  type HardenRequest,
-  type PlanDocument,
-} from '../core/harden.js';
+  applyPlanned,
+  closeSessions,
+  planFromPreflight,
+  type ConfirmedRun,
+  type PlannedRun,
+} from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
-import { Journal, newRunId } from '../core/journal.js';
 import { expandHome, stateDir } from '../core/paths.js';
-import { reconnector } from '../core/reconnect.js';
-import { runPlan, type NodePlan, type RunResult } from '../core/runner.js';
-import { acquireRunLock } from '../core/run-lock.js';
-import { passwordMap, resolvePasswords } from '../core/secrets.js';
+import type { RunResult } from '../core/runner.js';
 import { detectMode } from '../core/terminal.js';
-import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
-import type { AuthMode, HardenContext } from '../steps/context.js';
-import { pgConn } from '../steps/tls-files.js';
+import type { AuthMode } from '../steps/context.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { inventoryPkiDir } from './certs-issue.js';
 import { reportFailure } from './report-error.js';
@@ -96,11 +89,8 @@ function stepView(stderr: NodeJS.WritableStream, style: Style) {
   };
 }
 
-export interface Planned {
-  plan: PlanDocument;
-  run: Awaited<ReturnType<typeof prepareHardening>>;
+export interface Planned extends PlannedRun {
   sessions: Map<string, RemoteSession>;
-  runId: string;
   inventory: Inventory;
   /** As the operator gave it (-i, or the one the resumed run recorded). */
   inventoryPath: string;
@@ -131,26 +121,17 @@ export async function preparePlan(
   };
   const { outcomes, sessions } = await preflightAll(inventory, bus, connectOptions, signal);
   try {
-    // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
-    const md5Roles = outcomes.flatMap((o) =>
-      o.ok && o.facts.pg?.role === 'primary' ? o.facts.pg.md5Roles : [],
-    );
-    const resolved = await resolvePasswords({
-      // Every md5 role needs the operator's password: a new one would strand its clients (and a
-      // replication role's .pgpass on the standbys).
-      roles: md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
-      env: io.env,
-      secretsFile: global.secrets,
-    });
-    const req: HardenRequest = { inventory, auth, certs, pkiDir: dir, passwords: passwordMap(resolved) };
-    const run = await prepareHardening(req, outcomes, sessions);
-    const runId = fixed.runId ?? newRunId();
-    const plan = await planHardening(run, req, runId, signal);
-    return {
-      plan,
-      run,
+    const planned = await planFromPreflight(
+      { inventory, auth, certs, pkiDir: dir },
+      outcomes,
       sessions,
-      runId,
+      { env: io.env, secretsFile: global.secrets },
+      signal,
+      fixed.runId,
+    );
+    return {
+      ...planned,
+      sessions,
       inventory,
       inventoryPath: flags.inventory,
       certs,
@@ -158,13 +139,9 @@ export async function preparePlan(
       connectOptions,
     };
   } catch (err) {
-    await Promise.allSettled([...sessions.values()].map((s) => s.close()));
+    await closeSessions(sessions.values());
     throw err;
   }
-}
-
-function closeAll(sessions: Iterable<RemoteSession>): Promise<unknown> {
-  return Promise.allSettled([...sessions].map((s) => s.close()));
 }
 
 /**
@@ -185,7 +162,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
   try {
     const p = await preparePlan(flags, global, io, bus, runSignal(new AbortController()));
-    await closeAll(p.sessions.values());
+    await closeSessions(p.sessions.values());
     if (flags.out !== undefined)
       await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
     if (json)
@@ -239,26 +216,9 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
         'pass --yes to apply it (nothing was changed)',
       );
     }
-    return runConfirmed(p, 'apply', frame, global, io, async (journal, nodes) => {
-      // What `resume RUN_ID` needs to prepare the same run again (never a secret).
-      await journal.write({
-        type: 'run:meta',
-        // Absolute: resume and rollback may run from another directory.
-        inventory: resolve(expandHome(flags.inventory)),
-        auth: p.plan.auth,
-        certs: p.certs,
-        pkiDir: resolve(p.pkiDir),
-      });
-      assertNoSecrets(JSON.stringify(p.plan), p.run.secrets);
-      return runPlan({
-        runId: p.runId,
-        nodes,
-        phases: p.run.phases,
-        journal,
-        bus: frame.bus,
-        signal: frame.signal,
-      });
-    });
+    return runConfirmed(p, 'apply', frame, global, io, (req) =>
+      applyPlanned({ ...req, inventoryPath: p.inventoryPath, certs: p.certs, pkiDir: p.pkiDir }),
+    );
   });
 }
 
@@ -308,13 +268,13 @@ export async function runFrame(
     return reportFailure(err, command, global, io);
   } finally {
     process.off('SIGINT', onSigint);
-    await closeAll([...frame.sessions.values(), ...frame.reconnected]);
+    await closeSessions([...frame.sessions.values(), ...frame.reconnected]);
   }
 }
 
 /**
- * After the plan was shown and confirmed: the cluster's run lock, the run's journal, the run (each
- * node reloads and must answer after a rollback, SPEC §10), and the success summary.
+ * After the plan was shown and confirmed: the run (lock, journal, reconnect, rollback — in
+ * core/harden-flow.ts) and the success summary.
  */
 export async function runConfirmed(
   p: Planned,
@@ -322,44 +282,30 @@ export async function runConfirmed(
   frame: RunFrame,
   global: GlobalOptions,
   io: CliIo,
-  execute: (journal: Journal, nodes: NodePlan<HardenContext>[]) => Promise<RunResult>,
+  run: (req: ConfirmedRun & { bus: EventBus; signal: AbortSignal }) => Promise<{
+    result: RunResult;
+    journalPath: string;
+  }>,
 ): Promise<ExitCode> {
-  const dir = stateDir(io.env, global.stateDir);
-  const lock = await acquireRunLock(dir, p.inventory.cluster, p.runId);
-  const journal = await Journal.open(dir, p.runId, p.run.secrets);
-  try {
-    const nodes = p.run.nodePlans.map((np) => ({
-      ...np,
-      // A node whose connection drops mid-run is rolled back over a fresh one (exit 4, not 1).
-      reconnect: reconnector(p.inventory, np.facts.node, np.session, p.connectOptions, (s) =>
-        frame.reconnected.push(s),
-      ),
-      afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
-        await psqlQueries(
-          session,
-          pgConn(np.facts),
-          { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
-          { signal },
-        );
-      },
-    }));
-    const result = await execute(journal, nodes);
-    frame.json?.summary({
-      command,
-      exitCode: 0,
-      runId: result.runId,
-      nodes: result.nodes,
-      journal: journal.path,
-    });
-    if (!frame.json) {
-      const what = command === 'apply' ? 'applied' : 'resumed and finished';
-      io.stderr.write(
-        `${frame.style('green', '✓')} ${what}; run ${result.runId}, journal ${journal.path}\n  → next: pgharden verify -i ${p.inventoryPath}\n`,
-      );
-    }
-    return 0;
-  } finally {
-    await journal.close().catch(() => undefined);
-    await lock.release();
+  const { result, journalPath } = await run({
+    ...p,
+    stateDir: stateDir(io.env, global.stateDir),
+    onReconnected: (s) => frame.reconnected.push(s),
+    bus: frame.bus,
+    signal: frame.signal,
+  });
+  frame.json?.summary({
+    command,
+    exitCode: 0,
+    runId: result.runId,
+    nodes: result.nodes,
+    journal: journalPath,
+  });
+  if (!frame.json) {
+    const what = command === 'apply' ? 'applied' : 'resumed and finished';
+    io.stderr.write(
+      `${frame.style('green', '✓')} ${what}; run ${result.runId}, journal ${journalPath}\n  → next: pgharden verify -i ${p.inventoryPath}\n`,
+    );
   }
+  return 0;
 }

@@ -108,6 +108,33 @@ export function buildInventory(
   };
 }
 
+/** Validate (what we write must load), refuse to overwrite unless `force`, write 0644. Returns the path. */
+export async function writeInventoryFile(
+  inventory: Inventory,
+  path: string,
+  force: boolean,
+): Promise<string> {
+  const doc = new Document(inventory);
+  doc.commentBefore = ' pgharden inventory (SPEC §5). Written by pgharden; edit freely.';
+  const text = doc.toString({ flowCollectionPadding: true, lineWidth: 0 });
+  const out = expandHome(path);
+  parseInventory(text, out);
+  if (!force) {
+    const exists = await access(out).then(
+      () => true,
+      () => false,
+    );
+    if (exists)
+      throw new UsageError(
+        'init.exists',
+        `${out} exists`,
+        'pass --force to overwrite it, or -o another path',
+      );
+  }
+  await writeFile(out, text, { mode: 0o644 });
+  return out;
+}
+
 export async function initCommand(
   raw: Record<string, unknown>,
   global: GlobalOptions,
@@ -141,24 +168,7 @@ export async function initCommand(
       );
     }
     const inventory = buildInventory(opts, nodes);
-    const doc = new Document(inventory);
-    doc.commentBefore = ' pgharden inventory (SPEC §5). Written by `pgharden init`; edit freely.';
-    const text = doc.toString({ flowCollectionPadding: true, lineWidth: 0 });
-    const out = expandHome(opts.out ?? 'inventory.yaml');
-    parseInventory(text, out); // what we write must load
-    if (opts.force !== true) {
-      const exists = await access(out).then(
-        () => true,
-        () => false,
-      );
-      if (exists)
-        throw new UsageError(
-          'init.exists',
-          `${out} exists`,
-          'pass --force to overwrite it, or -o another path',
-        );
-    }
-    await writeFile(out, text, { mode: 0o644 });
+    const out = await writeInventoryFile(inventory, opts.out ?? 'inventory.yaml', opts.force === true);
     if (global.json === true) {
       io.stdout.write(
         `${JSON.stringify({ v: 1, type: 'summary', command: 'init', exitCode: 0, path: out, nodes: nodes.length })}\n`,

@@ -5,6 +5,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdinTTY: boolean;
   stdoutTTY: boolean;
+  /** The real terminal, for the wizard (bin passes process.stdin/stdout); absent in tests. */
+  terminal?: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } | undefined;
 }
 
 export interface GlobalOptions {

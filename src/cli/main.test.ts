@@ -36,6 +36,20 @@ describe('exit codes of the CLI surface', () => {
     expect(r.err).toMatch(/not a TTY/);
   });
 
+  it.each([
+    [{ CI: 'true' }, /\(CI\)/],
+    [{ TERM: 'dumb' }, /\(TERM=dumb\)/],
+  ])('bare pgharden in a TTY with %j stays headless: help, exit 2', async (env, why) => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await main([], { stdout, stderr, env, stdinTTY: true, stdoutTTY: true });
+    expect(code).toBe(2);
+    expect(err).toMatch(/Usage: pgharden/);
+    expect(err).toMatch(why);
+  });
+
   it('a missing inventory file is a clear usage error', async () => {
     const r = await run(['audit', '-i', '/nonexistent/inv.yaml']);
     expect(r.err).toMatch(/cannot read inventory \/nonexistent\/inv\.yaml: no such file/);

@@ -244,12 +244,14 @@ export async function main(argv: string[], io: CliIo): Promise<ExitCode> {
   });
   if (argv.length === 0) {
     const mode = detectMode(io.env, io, {});
+    if (mode.ui === 'wizard' && io.terminal !== undefined) {
+      // Before Ink (and chalk) load: @inkjs/ui's colours follow FORCE_COLOR, ours follow mode.color.
+      if (!mode.color) io.env['FORCE_COLOR'] = '0';
+      const { runWizard } = await import('../screens/run-wizard.js');
+      return runWizard({ env: io.env, color: mode.color, ...io.terminal });
+    }
     program.outputHelp({ error: true });
-    io.stderr.write(
-      mode.ui === 'wizard'
-        ? '\nThe interactive wizard is not part of this version yet; use the commands above.\n'
-        : `\nNo command given and no wizard (${mode.why}): pass a command.\n`,
-    );
+    io.stderr.write(`\nNo command given and no wizard (${mode.why ?? 'no terminal'}): pass a command.\n`);
     return 2;
   }
   try {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { assertSameSchedule, readResumeState, remainingPlan, resumeRun } from '../core/engine/resume.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { expandHome, stateDir } from '../core/paths.js';
+import { runConfirmedPlan } from '../core/harden-flow.js';
 import { preparePlan, runConfirmed, runFrame, type HardenFlags } from './harden.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { renderPlan } from './views/plan-human.js';
@@ -59,17 +60,19 @@ export async function resumeCommand(
         'pass --yes to continue it (nothing was changed)',
       );
     }
-    return runConfirmed(p, 'resume', frame, global, io, (journal, nodes) =>
-      resumeRun({
-        state,
-        runId,
-        nodes,
-        phases: p.run.phases,
-        journal,
-        bus: frame.bus,
-        signal: frame.signal,
-        note: opts.inventory === undefined ? undefined : { inventory: resolve(expandHome(opts.inventory)) },
-      }),
+    return runConfirmed(p, 'resume', frame, global, io, (req) =>
+      runConfirmedPlan(req, (journal, nodes) =>
+        resumeRun({
+          state,
+          runId,
+          nodes,
+          phases: p.run.phases,
+          journal,
+          bus: frame.bus,
+          signal: frame.signal,
+          note: opts.inventory === undefined ? undefined : { inventory: resolve(expandHome(opts.inventory)) },
+        }),
+      ),
     );
   });
 }

@@ -74,7 +74,7 @@ async function readPair(dir: string, name: string): Promise<PemPair> {
 }
 
 /** Roles that get a client certificate: every inventory role when certificates authenticate. */
-function certRoles(req: HardenRequest): string[] {
+export function certRoles(req: Pick<HardenRequest, 'auth' | 'inventory'>): string[] {
   return req.auth === 'scram' ? [] : (req.inventory.roles ?? []).map((r) => r.name);
 }
 

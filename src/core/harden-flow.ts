@@ -1,0 +1,147 @@
+// First-time hardening as the headless commands and the wizard both run it: from preflight results to
+// a plan (passwords first, then certificates and step plans), and from a shown, confirmed plan to an
+// applied run (run lock, journal, runPlan with rollback). Views differ; this flow does not.
+import { resolve } from 'node:path';
+import type { ConnectOptions } from './audit-run.js';
+import type { EngineEvent } from './events.js';
+import type { NodeOutcome } from './facts.js';
+import {
+  assertNoSecrets,
+  planHardening,
+  prepareHardening,
+  type HardenRequest,
+  type PlanDocument,
+  type PreparedRun,
+} from './harden.js';
+import type { Inventory } from './inventory-schema.js';
+import { Journal, newRunId } from './journal.js';
+import { expandHome } from './paths.js';
+import { reconnector } from './reconnect.js';
+import { runPlan, type NodePlan, type RunResult } from './runner.js';
+import { acquireRunLock } from './run-lock.js';
+import { passwordMap, resolvePasswords } from './secrets.js';
+import { psqlQueries } from '../remote/psql.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { HardenContext } from '../steps/context.js';
+import { pgConn } from '../steps/tls-files.js';
+
+export interface PasswordSources {
+  env: NodeJS.ProcessEnv;
+  secretsFile?: string | undefined;
+  /** Interactive runs only (the wizard). */
+  prompt?: ((role: string) => Promise<string | undefined>) | undefined;
+}
+
+export interface PlannedRun {
+  plan: PlanDocument;
+  run: PreparedRun;
+  runId: string;
+}
+
+/** Passwords, certificates, then every step's plan. Read-only on the nodes; may write the PKI dir. */
+export async function planFromPreflight(
+  req: Omit<HardenRequest, 'passwords'>,
+  outcomes: readonly NodeOutcome[],
+  sessions: ReadonlyMap<string, RemoteSession>,
+  sources: PasswordSources,
+  signal: AbortSignal,
+  /** resume: the run's own id. */
+  runId: string = newRunId(),
+): Promise<PlannedRun> {
+  // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
+  const md5Roles = outcomes.flatMap((o) =>
+    o.ok && o.facts.pg?.role === 'primary' ? o.facts.pg.md5Roles : [],
+  );
+  const resolved = await resolvePasswords({
+    // Every md5 role needs the operator's password: a new one would strand its clients (and a
+    // replication role's .pgpass on the standbys).
+    roles: md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
+    env: sources.env,
+    secretsFile: sources.secretsFile,
+    prompt: sources.prompt,
+  });
+  const full: HardenRequest = { ...req, passwords: passwordMap(resolved) };
+  const run = await prepareHardening(full, outcomes, sessions);
+  const plan = await planHardening(run, full, runId, signal);
+  return { plan, run, runId };
+}
+
+/** A plan that was shown and confirmed, and what running it needs. */
+export interface ConfirmedRun extends PlannedRun {
+  inventory: Inventory;
+  stateDir: string;
+  /** What preflight connected with: a node that drops mid-run is reconnected the same way. */
+  connectOptions: ConnectOptions;
+  /** Sessions opened to roll back a dropped node: the caller closes them with its own. */
+  onReconnected: (session: RemoteSession) => void;
+}
+
+/**
+ * The frame of every run that changes nodes (apply, resume): the cluster's run lock, the run's
+ * journal, each node with a reconnect (a node whose connection drops mid-run is rolled back over a
+ * fresh one: exit 4, not 1) and, after a rollback, a reload and a ping (SPEC §10). `execute` runs
+ * the steps.
+ */
+export async function runConfirmedPlan(
+  req: ConfirmedRun,
+  execute: (journal: Journal, nodes: NodePlan<HardenContext>[]) => Promise<RunResult>,
+): Promise<{ result: RunResult; journalPath: string }> {
+  const lock = await acquireRunLock(req.stateDir, req.inventory.cluster, req.runId);
+  const journal = await Journal.open(req.stateDir, req.runId, req.run.secrets);
+  try {
+    const nodes = req.run.nodePlans.map((np) => ({
+      ...np,
+      reconnect: reconnector(req.inventory, np.facts.node, np.session, req.connectOptions, req.onReconnected),
+      afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
+        await psqlQueries(
+          session,
+          pgConn(np.facts),
+          { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
+          { signal },
+        );
+      },
+    }));
+    const result = await execute(journal, nodes);
+    return { result, journalPath: journal.path };
+  } finally {
+    await journal.close().catch(() => undefined);
+    await lock.release();
+  }
+}
+
+export interface ApplyRequest extends ConfirmedRun {
+  /** As the operator gave it; the journal records it absolute, for resume and rollback. */
+  inventoryPath: string;
+  certs: HardenRequest['certs'];
+  pkiDir: string;
+  bus: { emit(event: EngineEvent): void };
+  signal: AbortSignal;
+}
+
+/** Apply a plan that was shown and confirmed, node by node with rollback. */
+export function applyPlanned(req: ApplyRequest): Promise<{ result: RunResult; journalPath: string }> {
+  return runConfirmedPlan(req, async (journal, nodes) => {
+    // What `resume RUN_ID` needs to prepare the same run again (never a secret).
+    await journal.write({
+      type: 'run:meta',
+      // Absolute: resume and rollback may run from another directory.
+      inventory: resolve(expandHome(req.inventoryPath)),
+      auth: req.plan.auth,
+      certs: req.certs,
+      pkiDir: resolve(req.pkiDir),
+    });
+    assertNoSecrets(JSON.stringify(req.plan), req.run.secrets);
+    return runPlan({
+      runId: req.runId,
+      nodes,
+      phases: req.run.phases,
+      journal,
+      bus: req.bus,
+      signal: req.signal,
+    });
+  });
+}
+
+export function closeSessions(sessions: Iterable<RemoteSession>): Promise<unknown> {
+  return Promise.allSettled([...sessions].map((s) => s.close()));
+}

@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup } from 'ink-testing-library';
+import { initialState } from '../wizard/state.js';
+import { KEY, renderWizard } from './test-harness.js';
+
+afterEach(cleanup);
+
+describe('WelcomeScreen', () => {
+  it('lists the four jobs, marks those the engine cannot run, and says what it found', async () => {
+    const w = await renderWizard({ ...initialState(), welcome: { inventories: ['prod.yaml'] } });
+    const f = w.frame();
+    expect(f).toContain('❯ First-time hardening');
+    expect(f).toContain('Upgrade pg_auto_failover to SSL — coming in a later version');
+    expect(f).toContain('Certificate re-issue / rotation — coming in a later version');
+    expect(f).toContain('Audit (read-only)');
+    expect(f).toContain('Inventory here: prod.yaml');
+  });
+
+  it('a later job explains itself and stays; Enter on hardening goes to the inventory', async () => {
+    const w = await renderWizard(initialState());
+    await w.press(KEY.down, KEY.down, KEY.enter);
+    expect(w.intents).toEqual([{ type: 'job:choose', job: 'rotate' }]);
+    expect(w.frame()).toMatch(/Certificate re-issue \/ rotation is coming in a later version/);
+    await w.press(KEY.up, KEY.up, KEY.enter);
+    expect(w.intents.at(-1)).toEqual({ type: 'job:choose', job: 'harden' });
+    expect(w.frame()).toContain('1/8 Inventory');
+  });
+
+  it('q asks to leave; ? shows help', async () => {
+    const w = await renderWizard(initialState());
+    await w.press('?');
+    expect(w.frame()).toMatch(/q or Esc leaves pgharden/);
+    await w.press('?', 'q');
+    expect(w.intents.map((i) => i.type)).toEqual(['help:toggle', 'help:toggle', 'back']);
+  });
+
+  it('Ctrl-C asks before quitting; n keeps the wizard', async () => {
+    const w = await renderWizard(initialState());
+    await w.press(KEY.ctrlC);
+    expect(w.frame()).toContain('Quit pgharden? Nothing has been changed.');
+    await w.press('n');
+    expect(w.intents.map((i) => i.type)).toEqual(['interrupt:request', 'interrupt:cancel']);
+    expect(w.frame()).not.toContain('Quit pgharden?');
+  });
+});
+
+describe('keys typed ahead in one chunk', () => {
+  it('↓↓⏎ in one write chooses the third job, not the first', async () => {
+    const w = await renderWizard(initialState());
+    await w.press(`${KEY.down}${KEY.down}${KEY.enter}`);
+    expect(w.intents).toEqual([{ type: 'job:choose', job: 'rotate' }]);
+  });
+});

@@ -1,0 +1,167 @@
+// The whole wizard as a view of its state: header, the current screen, prompts over it, and ONE
+// <Static> with the finished apply steps and verify rows (printed once, above the live area).
+import { useMemo, type ReactElement } from 'react';
+import { Box, Static, Text, useInput } from 'ink';
+import { Spinner, StatusMessage } from '@inkjs/ui';
+import { JOB_LABELS } from '../wizard/reducer.js';
+import type { DoneLine, Screen, VerifyRowView, WizardState } from '../wizard/state.js';
+import { ApplyScreen } from './ApplyScreen.js';
+import { AuditScreen } from './AuditScreen.js';
+import { AuthScreen } from './AuthScreen.js';
+import { CertificatesScreen } from './CertificatesScreen.js';
+import { DoneScreen } from './DoneScreen.js';
+import { HELP } from './help.js';
+import { InventoryScreen } from './InventoryScreen.js';
+import { PlanScreen } from './PlanScreen.js';
+import { PreflightScreen } from './PreflightScreen.js';
+import { HostKeyQuestion, PasswordQuestion, QuitQuestion } from './Prompts.js';
+import { MARK, Tone } from './theme.js';
+import type { ScreenProps } from './types.js';
+import { VerifyScreen } from './VerifyScreen.js';
+import { WelcomeScreen } from './WelcomeScreen.js';
+import type { Dispatch } from '../wizard/state.js';
+
+const SCREENS: Record<Screen, (p: ScreenProps) => ReactElement> = {
+  welcome: WelcomeScreen,
+  inventory: InventoryScreen,
+  preflight: PreflightScreen,
+  auth: AuthScreen,
+  certificates: CertificatesScreen,
+  plan: PlanScreen,
+  apply: ApplyScreen,
+  verify: VerifyScreen,
+  audit: AuditScreen,
+  done: DoneScreen,
+};
+
+const TITLES: Record<Screen, string> = {
+  welcome: 'Welcome',
+  inventory: 'Inventory',
+  preflight: 'Preflight',
+  auth: 'Authentication',
+  certificates: 'Certificates',
+  plan: 'Plan',
+  apply: 'Apply',
+  verify: 'Verify',
+  audit: 'Audit',
+  done: 'Done',
+};
+const HARDEN_FLOW: Screen[] = [
+  'inventory',
+  'preflight',
+  'auth',
+  'certificates',
+  'plan',
+  'apply',
+  'verify',
+  'done',
+];
+
+type LogItem = { key: string; step: DoneLine } | { key: string; row: VerifyRowView };
+
+function LogLine({ item }: { item: LogItem }) {
+  if ('row' in item) {
+    const r = item.row;
+    return (
+      <Text wrap="truncate-end">
+        {r.ok ? <Tone tone="ok">{MARK.ok}</Tone> : <Tone tone="bad">{MARK.bad}</Tone>} {r.node} {r.check}{' '}
+        <Tone tone="dim">{r.value}</Tone>
+      </Text>
+    );
+  }
+  const l = item.step;
+  const mark =
+    l.status === 'ok' ? (
+      <Tone tone="ok">{MARK.ok}</Tone>
+    ) : l.status === 'skipped' ? (
+      <Tone tone="dim">{MARK.ok}</Tone>
+    ) : l.status === 'undone' ? (
+      <Tone tone="warn">{MARK.undo}</Tone>
+    ) : (
+      <Tone tone="bad">{MARK.bad}</Tone>
+    );
+  const note =
+    l.status === 'skipped'
+      ? 'already done'
+      : l.status === 'undone'
+        ? 'undone'
+        : l.ms !== undefined
+          ? `${l.ms} ms`
+          : '';
+  return (
+    <Text wrap="truncate-end">
+      {mark} {l.node} {l.step} <Tone tone="dim">{note}</Tone>
+      {l.detail ? <Tone tone="bad"> {l.detail}</Tone> : null}
+    </Text>
+  );
+}
+
+function quitQuestion(s: WizardState): string {
+  if (s.apply.status === 'running') return 'Stop after the current step and roll back?';
+  if (s.apply.status === 'done') return `Quit? The applied run ${s.apply.runId ?? ''} stays in place.`;
+  return 'Quit pgharden? Nothing has been changed.';
+}
+
+function Header({ state }: { state: WizardState }) {
+  const i = HARDEN_FLOW.indexOf(state.screen);
+  const where = state.job === 'harden' && i >= 0 ? ` ${i + 1}/${HARDEN_FLOW.length}` : '';
+  return (
+    <Text wrap="truncate-end">
+      <Tone tone="accent">pgharden</Tone>
+      {state.job ? ` · ${JOB_LABELS[state.job]}` : ''} ·{where}{' '}
+      <Tone tone="title">{TITLES[state.screen]}</Tone>
+    </Text>
+  );
+}
+
+export function WizardView({ state, dispatch }: { state: WizardState; dispatch: Dispatch }) {
+  useInput(
+    (input, key) => {
+      if (key.ctrl && input === 'c' && !state.quitConfirm) dispatch({ type: 'interrupt:request' });
+    },
+    { isActive: state.exitCode === undefined },
+  );
+  const log = useMemo<LogItem[]>(
+    () => [
+      ...state.apply.done.map((step) => ({ key: `a${step.key}`, step })),
+      ...state.verify.rows.map((row) => ({ key: `v${row.key}`, row })),
+    ],
+    [state.apply.done, state.verify.rows],
+  );
+  const [hostKey] = state.prompts.hostKeys;
+  const password = state.prompts.password;
+  const modal = state.quitConfirm || hostKey !== undefined || password !== undefined;
+  const active = !modal && state.busy === undefined && state.exitCode === undefined;
+  const Current = SCREENS[state.screen];
+  return (
+    <>
+      <Static items={log}>{(item) => <LogLine key={item.key} item={item} />}</Static>
+      <Box flexDirection="column">
+        <Header state={state} />
+        {state.help ? (
+          <Box flexDirection="column" borderStyle="single" paddingX={1}>
+            {HELP[state.screen].map((l) => (
+              <Text key={l}>{l}</Text>
+            ))}
+            <Tone tone="dim">? or Esc: close help · Ctrl-C: quit (asks first)</Tone>
+          </Box>
+        ) : null}
+        <Current state={state} dispatch={dispatch} active={active} />
+        {state.busy !== undefined ? <Spinner label={state.busy} /> : null}
+        {state.error !== undefined ? (
+          <Box flexDirection="column">
+            <StatusMessage variant="error">{state.error.message}</StatusMessage>
+            {state.error.hint ? <Tone tone="dim"> → {state.error.hint}</Tone> : null}
+          </Box>
+        ) : null}
+        {hostKey !== undefined && !state.quitConfirm ? (
+          <HostKeyQuestion prompt={hostKey} dispatch={dispatch} />
+        ) : null}
+        {password !== undefined && hostKey === undefined && !state.quitConfirm ? (
+          <PasswordQuestion role={password.role} dispatch={dispatch} />
+        ) : null}
+        {state.quitConfirm ? <QuitQuestion question={quitQuestion(state)} dispatch={dispatch} /> : null}
+      </Box>
+    </>
+  );
+}

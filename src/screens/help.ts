@@ -1,0 +1,36 @@
+// `?` on every screen: what it does and which keys it takes.
+import type { Screen } from '../wizard/state.js';
+
+export const HELP: Record<Screen, string[]> = {
+  welcome: [
+    'Choose a job with ↑/↓ and Enter. Jobs marked "coming in a later version" are not in this engine yet.',
+    'q or Esc leaves pgharden; nothing has been contacted.',
+  ],
+  inventory: [
+    'Load an inventory YAML (SPEC §5), or build one: pick hosts from ~/.ssh/config (space marks),',
+    'choose the primary, name the cluster and the network hba rules allow. It is saved for headless replays.',
+  ],
+  preflight: [
+    'pgharden connects to every node over SSH and reads its PostgreSQL state. Nothing is changed.',
+    'An unknown host key is asked about; a changed one is refused. Enter continues when every node answered.',
+  ],
+  auth: [
+    'SCRAM keeps passwords; cert needs a client certificate per role; both requires both.',
+    'The choice applies to clients and replication alike.',
+  ],
+  certificates: [
+    'Generate issues a CA (kept on this machine) and leaf certificates, keeping valid ones.',
+    'Import reads a directory; every certificate is linted and errors (red) block the plan.',
+  ],
+  plan: [
+    'Every step per node, in order. Enter shows a step’s diff, SQL and commands.',
+    'a asks to apply (y to confirm). Nothing on any node changes before that.',
+  ],
+  apply: [
+    'Nodes are changed in the order of the plan, with a journal and backups.',
+    'Ctrl-C asks, then stops after the current step and rolls every changed node back.',
+  ],
+  verify: ['SQL checks and real TLS/auth probes; each row is ✓ or ✗ with the value seen.'],
+  audit: ['Read-only findings with severity and the fix pgharden would apply. Enter finishes.'],
+  done: ['Enter exits with the run’s exit code (0 done, 3 verify failed, 4 rolled back, 130 interrupted).'],
+};

@@ -1,0 +1,59 @@
+// Entry of the interactive wizard (bare `pgharden` in a real terminal). The first frame comes from
+// Ink alone; the engine adapter (ssh2, pg, @peculiar/x509, zod) is imported after it is on screen.
+// Ctrl-C is ours (exitOnCtrlC: false): the wizard asks, then aborts. Raw mode is restored on every
+// way out, exceptions included.
+import { render } from 'ink';
+import { ColorContext } from './theme.js';
+import { App } from './App.js';
+import { WizardController } from '../wizard/controller.js';
+import type { ExitCode } from '../core/errors.js';
+import type { WizardEngine } from '../wizard/port.js';
+
+export interface WizardIo {
+  env: NodeJS.ProcessEnv;
+  color: boolean;
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+function restoreTerminal(stdin: NodeJS.ReadStream): void {
+  if (stdin.isTTY && stdin.isRaw) stdin.setRawMode(false);
+}
+
+export async function runWizard(io: WizardIo): Promise<ExitCode> {
+  let load: (engine: Promise<WizardEngine>) => void = () => undefined;
+  const engine = new Promise<WizardEngine>((resolve) => (load = resolve));
+  // An import failure surfaces in the first effect that needs the engine, as an error on screen.
+  engine.catch(() => undefined);
+  const controller = new WizardController(engine);
+  const exitGuard = (): void => restoreTerminal(io.stdin);
+  process.once('exit', exitGuard);
+  const onSignal = (): void => controller.dispatch({ type: 'interrupt:request' });
+  // In raw mode Ctrl-C arrives as a key; SIGINT only when someone sends it (kill -INT).
+  process.on('SIGINT', onSignal);
+  let instance: ReturnType<typeof render> | undefined;
+  try {
+    const code = await new Promise<ExitCode>((resolve, reject) => {
+      instance = render(
+        <ColorContext.Provider value={io.color}>
+          <App controller={controller} onExit={resolve} />
+        </ColorContext.Provider>,
+        { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false },
+      );
+      instance.waitUntilExit().catch(reject);
+      // After the first frame is out: the heavy half (engine adapter and what it imports).
+      setImmediate(() => {
+        load(import('../wizard/engine.js').then((m) => m.createEngine(io.env)));
+        void controller.start();
+      });
+    });
+    instance?.unmount();
+    await instance?.waitUntilExit().catch(() => undefined);
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('exit', exitGuard);
+    restoreTerminal(io.stdin);
+  }
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it, vi } from 'vitest';
+import { InterruptedError, RolledBackError } from '../core/errors.js';
+import type { HostKeyInfo } from '../remote/types.js';
+import { WizardController } from './controller.js';
+import type { WizardEngine } from './port.js';
+import { CERTS, INVENTORY, PLAN } from './test-fixtures.js';
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+const KEY: HostKeyInfo = {
+  node: 'pg1',
+  host: '127.0.1.1',
+  port: 22,
+  keyType: 'ssh-ed25519',
+  fingerprint: 'SHA256:abc',
+};
+
+function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: string[] } {
+  const calls: string[] = [];
+  const log = <T>(name: string, value: T) => {
+    calls.push(name);
+    return Promise.resolve(value);
+  };
+  return {
+    calls,
+    findInventories: () => log('findInventories', ['inv.yaml']),
+    loadInventory: (p) => log(`loadInventory ${p}`, INVENTORY),
+    sshConfigHosts: () => log('sshConfigHosts', [{ alias: 'pg1', hostName: '127.0.1.1' }]),
+    writeInventory: (i) => log(`writeInventory ${i.path}`, i.path),
+    preflight: async (hooks) => {
+      calls.push('preflight');
+      hooks.emit({ type: 'node:connecting', node: 'pg1', host: '127.0.1.1', port: 22 });
+      const decision = await hooks.askHostKey(KEY);
+      calls.push(`hostkey ${decision}`);
+      return { details: [], findings: [] };
+    },
+    certificates: (auth, src) => log(`certificates ${auth} ${src.kind}`, { dir: '/pki', items: CERTS }),
+    plan: async (_auth, hooks) => {
+      calls.push('plan');
+      calls.push(`password ${(await hooks.askPassword('app')) === undefined ? 'none' : 'given'}`);
+      return PLAN;
+    },
+    apply: () => log('apply', { runId: 'r1', journal: '/j' }),
+    verify: () => log('verify', 0 as const),
+    audit: () => log('audit', { findings: [], exitCode: 0 as const }),
+    close: () => log('close', undefined),
+    ...over,
+  };
+}
+
+async function toPlan(c: WizardController): Promise<void> {
+  c.dispatch({ type: 'job:choose', job: 'harden' });
+  c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+  await tick();
+  const [prompt] = c.getState().prompts.hostKeys;
+  expect(prompt?.info.fingerprint).toBe('SHA256:abc');
+  c.dispatch({ type: 'hostkey:answer', id: prompt!.id, decision: 'accept-once' });
+  await tick();
+  c.dispatch({ type: 'preflight:continue' });
+  c.dispatch({ type: 'auth:choose', auth: 'scram' });
+  c.dispatch({ type: 'certs:generate' });
+  await tick();
+  c.dispatch({ type: 'certs:continue' });
+  await tick();
+  expect(c.getState().prompts.password).toEqual({ role: 'app' });
+  c.dispatch({ type: 'password:answer', role: 'app', password: 's3cret-pw' });
+  await tick();
+}
+
+describe('wizard controller', () => {
+  it('runs the job by the engine, with the host-key and password round trips', async () => {
+    const engine = fakeEngine();
+    const c = new WizardController(engine);
+    await c.start();
+    expect(c.getState().welcome.inventories).toEqual(['inv.yaml']);
+    await toPlan(c);
+    expect(c.getState().screen).toBe('plan');
+    expect(engine.calls).toContain('hostkey accept-once');
+    expect(engine.calls).toContain('password given');
+    expect(engine.calls).not.toContain('apply'); // nothing changes before the plan is confirmed
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    await tick();
+    expect(c.getState().screen).toBe('done');
+    expect(engine.calls.slice(-3)).toEqual(['apply', 'close', 'verify']);
+    c.dispatch({ type: 'finish' });
+    await tick();
+    expect(c.getState().exitCode).toBe(0);
+    expect(JSON.stringify(c.getState())).not.toContain('s3cret-pw');
+  });
+
+  it('Ctrl-C during apply aborts the run signal, shows the rollback and exits 130', async () => {
+    let seen: AbortSignal | undefined;
+    const engine = fakeEngine({
+      apply: (_hooks, signal) => {
+        seen = signal;
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        );
+      },
+    });
+    const c = new WizardController(engine);
+    await toPlan(c);
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    c.dispatch({ type: 'interrupt:request' });
+    expect(seen?.aborted).toBe(false); // asked first
+    c.dispatch({ type: 'interrupt:confirm' });
+    await tick();
+    await tick();
+    expect(seen?.reason).toBeInstanceOf(InterruptedError);
+    expect(c.getState().apply.status).toBe('interrupted');
+    expect(c.getState().exitCode).toBe(130);
+    expect(engine.calls.at(-1)).toBe('close');
+  });
+
+  it('a rolled-back apply stays on screen with exit 4 until the operator finishes', async () => {
+    const engine = fakeEngine({
+      apply: () => Promise.reject(new RolledBackError('run.rolled-back', 'pg1 failed; rolled back')),
+    });
+    const c = new WizardController(engine);
+    await toPlan(c);
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    expect(c.getState().apply.status).toBe('failed');
+    expect(c.getState().error?.message).toMatch(/rolled back/);
+    expect(engine.calls).not.toContain('verify');
+    c.dispatch({ type: 'finish' });
+    c.dispatch({ type: 'finish' });
+    await tick();
+    expect(c.getState().exitCode).toBe(4);
+  });
+
+  it('an engine error becomes an error on screen and changes nothing else', async () => {
+    const engine = fakeEngine({
+      loadInventory: vi.fn(() => Promise.reject(new Error('boom'))),
+    });
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'job:choose', job: 'harden' });
+    c.dispatch({ type: 'inventory:load', path: 'nope.yaml' });
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'inventory', busy: undefined, error: { message: 'boom' } });
+    expect(engine.calls).not.toContain('preflight');
+  });
+
+  it('declining a host key fails that node only; an accepted-once key is not asked again', async () => {
+    const answers: string[] = [];
+    const engine = fakeEngine({
+      preflight: async (hooks) => {
+        answers.push(await hooks.askHostKey(KEY));
+        answers.push(await hooks.askHostKey(KEY));
+        return { details: [], findings: [] };
+      },
+    });
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'job:choose', job: 'harden' });
+    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+    await tick();
+    c.dispatch({ type: 'hostkey:answer', id: c.getState().prompts.hostKeys[0]!.id, decision: 'accept-once' });
+    await tick();
+    expect(answers).toEqual(['accept-once', 'accept-once']);
+    expect(c.getState().prompts.hostKeys).toEqual([]);
+  });
+
+  it('q on the welcome screen exits 0 after closing the engine', async () => {
+    const engine = fakeEngine();
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'back' });
+    await tick();
+    expect(c.getState().exitCode).toBe(0);
+    expect(engine.calls).toEqual(['close']);
+  });
+});

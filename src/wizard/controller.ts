@@ -1,0 +1,240 @@
+// The wizard's store and effects layer. Screens dispatch intents; the reducer updates the state;
+// then the effect of the intent (if any) calls the engine and feeds its events and results back as
+// actions. No React here: a hook under src/screens subscribes to it.
+import { InterruptedError, toPghardenError, type ExitCode } from '../core/errors.js';
+import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
+import type { EngineHooks, WizardEngine } from './port.js';
+import { canGoBack, finalExitCode, reduce } from './reducer.js';
+import { initialState, type Action, type ErrorView, type Intent, type WizardState } from './state.js';
+
+export function errorView(err: unknown): ErrorView {
+  const e = toPghardenError(err);
+  return { code: e.code, message: e.message, hint: e.hint };
+}
+
+export class WizardController {
+  #state: WizardState;
+  readonly #listeners = new Set<() => void>();
+  readonly #engine: Promise<WizardEngine>;
+  /** The operation in flight (preflight, planning, verify, audit): aborted by a confirmed Ctrl-C. */
+  #op: AbortController | undefined;
+  /** The apply run: aborting it stops after the current step and rolls back. */
+  #run: AbortController | undefined;
+  readonly #hostKeyAnswers = new Map<string, (d: UnknownHostKeyDecision) => void>();
+  #passwordAnswer: ((p: string | undefined) => void) | undefined;
+  /** Keys accepted once in this wizard run: verify reconnects and should not ask again. */
+  readonly #acceptedOnce = new Set<string>();
+  #promptSeq = 0;
+  #exiting = false;
+
+  constructor(engine: WizardEngine | Promise<WizardEngine>, state: WizardState = initialState()) {
+    this.#engine = Promise.resolve(engine);
+    this.#state = state;
+  }
+
+  getState = (): WizardState => this.#state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  /** What screens call. Never throws: failures become an error on screen. */
+  dispatch = (intent: Intent): void => {
+    const before = this.#state;
+    this.#apply(intent);
+    this.#effect(intent, before).catch((err: unknown) =>
+      this.#apply({ type: 'failed', error: errorView(err) }),
+    );
+  };
+
+  /** After the first frame: look for inventories to offer on the welcome screen. */
+  async start(): Promise<void> {
+    try {
+      const engine = await this.#engine;
+      this.#apply({ type: 'welcome:found', inventories: await engine.findInventories() });
+    } catch (err) {
+      this.#apply({ type: 'failed', error: errorView(err) });
+    }
+  }
+
+  #apply(action: Action): void {
+    const next = reduce(this.#state, action);
+    if (next === this.#state) return;
+    this.#state = next;
+    for (const l of this.#listeners) l();
+  }
+
+  #hooks(): EngineHooks {
+    return {
+      emit: (event) => this.#apply({ type: 'engine', event }),
+      askHostKey: (info) => this.#askHostKey(info),
+      askPassword: (role) =>
+        new Promise((resolve) => {
+          this.#passwordAnswer = resolve;
+          this.#apply({ type: 'password:ask', role });
+        }),
+    };
+  }
+
+  #askHostKey(info: HostKeyInfo): Promise<UnknownHostKeyDecision> {
+    const key = `${info.host}:${info.port} ${info.fingerprint}`;
+    if (this.#acceptedOnce.has(key)) return Promise.resolve('accept-once');
+    const id = `hk${++this.#promptSeq}`;
+    return new Promise((resolve) => {
+      this.#hostKeyAnswers.set(id, (decision) => {
+        if (decision === 'accept-once') this.#acceptedOnce.add(key);
+        resolve(decision);
+      });
+      this.#apply({ type: 'hostkey:ask', prompt: { id, info } });
+    });
+  }
+
+  /** Unanswered prompts get "no": the engine then fails that node, which changes nothing. */
+  #refusePrompts(): void {
+    for (const answer of this.#hostKeyAnswers.values()) answer('reject');
+    this.#hostKeyAnswers.clear();
+    this.#passwordAnswer?.(undefined);
+    this.#passwordAnswer = undefined;
+  }
+
+  async #exit(code: ExitCode): Promise<void> {
+    if (this.#exiting) return;
+    this.#exiting = true;
+    this.#refusePrompts();
+    await (await this.#engine).close().catch(() => undefined);
+    this.#apply({ type: 'exit', code });
+  }
+
+  async #operation<T>(work: (engine: WizardEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const engine = await this.#engine;
+    const op = new AbortController();
+    this.#op = op;
+    try {
+      return await work(engine, op.signal);
+    } finally {
+      if (this.#op === op) this.#op = undefined;
+    }
+  }
+
+  async #startJob(): Promise<void> {
+    if (this.#state.job === 'audit') {
+      const r = await this.#operation((e, signal) => e.audit(this.#hooks(), signal));
+      this.#apply({ type: 'audit:finished', findings: r.findings, exitCode: r.exitCode });
+      return;
+    }
+    const r = await this.#operation((e, signal) => e.preflight(this.#hooks(), signal));
+    this.#apply({ type: 'preflight:finished', details: r.details, findings: r.findings });
+  }
+
+  async #load(path: string): Promise<void> {
+    const view = await (await this.#engine).loadInventory(path);
+    this.#apply({ type: 'inventory:loaded', view });
+    await this.#startJob();
+  }
+
+  async #applyAndVerify(): Promise<void> {
+    const engine = await this.#engine;
+    const run = new AbortController();
+    this.#run = run;
+    try {
+      const r = await engine.apply(this.#hooks(), run.signal);
+      this.#apply({ type: 'apply:finished', runId: r.runId, journal: r.journal });
+    } catch (err) {
+      const e = toPghardenError(err);
+      this.#apply({ type: 'apply:failed', error: errorView(e), exitCode: e.exitCode });
+      if (e.exitCode === 130) await this.#exit(130);
+      return;
+    } finally {
+      this.#run = undefined;
+    }
+    await this.#verify();
+  }
+
+  async #verify(): Promise<void> {
+    await (await this.#engine).close(); // verify makes its own connections
+    const code = await this.#operation((e, signal) => e.verify(this.#hooks(), signal));
+    this.#apply({ type: 'verify:finished', exitCode: code });
+  }
+
+  async #effect(intent: Intent, before: WizardState): Promise<void> {
+    const after = this.#state;
+    switch (intent.type) {
+      case 'inventory:load':
+        return this.#load(intent.path);
+      case 'inventory:pick-hosts': {
+        const hosts = await (await this.#engine).sshConfigHosts();
+        this.#apply({ type: 'inventory:hosts', hosts });
+        return;
+      }
+      case 'inventory:build': {
+        const path = await (await this.#engine).writeInventory(intent.input);
+        return this.#load(path);
+      }
+      case 'back':
+        if (before.screen === 'welcome' && !before.help && before.error === undefined && canGoBack(before)) {
+          return this.#exit(0); // q on the welcome screen: nothing was started
+        }
+        if (
+          after.screen !== before.screen &&
+          (after.screen === 'inventory' || after.screen === 'welcome') &&
+          before.screen !== 'welcome'
+        ) {
+          await (await this.#engine).close();
+        }
+        return;
+      case 'certs:generate':
+      case 'certs:import': {
+        const auth = after.auth;
+        if (auth === undefined) return;
+        const r = await (
+          await this.#engine
+        ).certificates(
+          auth,
+          intent.type === 'certs:generate' ? { kind: 'generate' } : { kind: 'import', dir: intent.dir },
+        );
+        this.#apply({ type: 'certs:ready', dir: r.dir, items: r.items });
+        return;
+      }
+      case 'certs:continue': {
+        const auth = after.auth;
+        if (auth === undefined || after.busy === undefined || after.busy === before.busy) return;
+        const plan = await this.#operation((e, signal) => e.plan(auth, this.#hooks(), signal));
+        this.#apply({ type: 'plan:ready', plan });
+        return;
+      }
+      case 'plan:confirm':
+        if (after.screen === 'apply' && before.screen === 'plan') return this.#applyAndVerify();
+        if (after.screen === 'verify' && before.screen === 'plan') return this.#verify();
+        return;
+      case 'hostkey:answer':
+        this.#hostKeyAnswers.get(intent.id)?.(intent.decision);
+        this.#hostKeyAnswers.delete(intent.id);
+        return;
+      case 'password:answer':
+        this.#passwordAnswer?.(intent.password);
+        this.#passwordAnswer = undefined;
+        return;
+      case 'interrupt:confirm':
+        if (this.#run !== undefined) {
+          // The engine finishes the current step, rolls back, and apply fails with exit 130.
+          this.#run.abort(new InterruptedError('run.interrupted', 'stopped by the operator (Ctrl-C)'));
+          this.#refusePrompts();
+          return;
+        }
+        this.#op?.abort(new InterruptedError('run.interrupted', 'stopped by the operator (Ctrl-C)'));
+        return this.#exit(130);
+      case 'finish':
+        if (before.screen === 'done') return this.#exit(finalExitCode(after));
+        return;
+      case 'job:choose':
+      case 'help:toggle':
+      case 'error:dismiss':
+      case 'preflight:continue':
+      case 'auth:choose':
+      case 'interrupt:request':
+      case 'interrupt:cancel':
+        return;
+    }
+  }
+}

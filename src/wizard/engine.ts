@@ -1,0 +1,196 @@
+// The wizard's engine adapter: the same engine functions the headless commands call (loadInventory,
+// preflightAll, planFromPreflight, applyPlanned, runVerify, runAudit, issueToDir), holding what must
+// not go into view state — sessions, the prepared run, passwords. Loaded with import() after the
+// first frame: it pulls in ssh2, pg, @peculiar/x509 and zod.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { auditNode, sortFindings } from '../core/audit.js';
+import { preflightAll, runAudit } from '../core/audit-run.js';
+import { UsageError, type ExitCode } from '../core/errors.js';
+import { EventBus } from '../core/events.js';
+import type { NodeOutcome } from '../core/facts.js';
+import { certRoles } from '../core/harden.js';
+import { applyPlanned, closeSessions, planFromPreflight, type PlannedRun } from '../core/harden-flow.js';
+import { loadInventory } from '../core/inventory.js';
+import { scrubSecrets } from '../core/redact.js';
+import type { Inventory } from '../core/inventory-schema.js';
+import { defaultSshConfig, expandHome, stateDir } from '../core/paths.js';
+import { issueToDir, planLeaves, type FileStatus } from '../pki/index.js';
+import { listSshConfigHosts } from '../remote/ssh-config.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { AuthMode } from '../steps/context.js';
+import { runVerify } from '../verify/run.js';
+import { inventoryPkiDir } from '../cli/certs-issue.js';
+import { buildInventory, writeInventoryFile } from '../cli/init.js';
+import { envSecrets, envSecretValues } from '../cli/secrets.js';
+import { reviewPkiDir } from './cert-review.js';
+import type { CertSource, EngineHooks, WizardEngine } from './port.js';
+import { preflightDetail } from './preflight-view.js';
+import type { InventoryView } from './state.js';
+
+const notYet = (what: string): UsageError =>
+  new UsageError('wizard.order', `${what} first`, 'go back (Esc) to that screen');
+
+export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): WizardEngine {
+  let loaded: { path: string; inventory: Inventory } | undefined;
+  let outcomes: NodeOutcome[] = [];
+  let sessions = new Map<string, RemoteSession>();
+  /** Opened to roll back a node whose connection dropped mid-apply; closed with the others. */
+  let reconnected: RemoteSession[] = [];
+  let certs: { source: CertSource; dir: string } | undefined;
+  let planned: PlannedRun | undefined;
+
+  const inventory = (): Inventory => {
+    if (loaded === undefined) throw notYet('load an inventory');
+    return loaded.inventory;
+  };
+  /** Values seen by verify come from the nodes: scrub every secret of the run out of them. */
+  const secrets = (): string[] => [...envSecretValues(env), ...(planned?.run.secrets ?? [])];
+  const busFor = (hooks: EngineHooks): EventBus => {
+    const bus = new EventBus();
+    bus.subscribe((e) =>
+      hooks.emit(e.type === 'verify:row' ? { ...e, value: scrubSecrets(e.value, secrets()) } : e),
+    );
+    return bus;
+  };
+  const connectOptions = (hooks: EngineHooks) => ({ hostKeys: hooks.askHostKey, secrets: envSecrets(env) });
+  const close = async (): Promise<void> => {
+    const open = [...sessions.values(), ...reconnected];
+    sessions = new Map();
+    reconnected = [];
+    await closeSessions(open);
+  };
+
+  return {
+    async findInventories() {
+      const names = await readdir(cwd).catch(() => [] as string[]);
+      const found: string[] = [];
+      for (const name of names.filter((n) => /\.ya?ml$/.test(n)).sort()) {
+        const head = await readFile(join(cwd, name), 'utf8').then(
+          (t) => t.slice(0, 4096),
+          () => '',
+        );
+        if (/^cluster:/m.test(head) && /^nodes:/m.test(head)) found.push(name);
+      }
+      return found;
+    },
+
+    async loadInventory(path) {
+      await close();
+      loaded = await loadInventory(path);
+      const inv = loaded.inventory;
+      const view: InventoryView = {
+        path: loaded.path,
+        cluster: inv.cluster,
+        topology: inv.topology,
+        network: inv.network,
+        nodes: inv.nodes.map((n) => ({ name: n.name, host: n.host, role: n.role })),
+      };
+      return view;
+    },
+
+    async sshConfigHosts() {
+      const path = defaultSshConfig(env);
+      const text = await readFile(path, 'utf8').catch(() => {
+        throw new UsageError('wizard.no-ssh-config', `cannot read ${path}`, 'load an inventory file instead');
+      });
+      return listSshConfigHosts(text);
+    },
+
+    async writeInventory(input) {
+      const inv = buildInventory(
+        { cluster: input.cluster, network: input.network, topology: 'streaming' },
+        // host stays the alias so ~/.ssh/config (User, Port, IdentityFile, ProxyJump) applies.
+        input.nodes.map((n) => ({
+          name: n.alias.replace(/[^A-Za-z0-9._-]/g, '-'),
+          host: n.alias,
+          role: n.role,
+        })),
+      );
+      return writeInventoryFile(inv, expandHome(input.path, cwd), false);
+    },
+
+    async preflight(hooks, signal) {
+      await close();
+      planned = undefined;
+      const inv = inventory();
+      const r = await preflightAll(inv, busFor(hooks), connectOptions(hooks), signal);
+      outcomes = r.outcomes;
+      sessions = r.sessions;
+      return {
+        details: outcomes.flatMap((o) => preflightDetail(o) ?? []),
+        findings: sortFindings(outcomes.flatMap((o) => auditNode(o, inv))),
+      };
+    },
+
+    async certificates(auth: AuthMode, source: CertSource) {
+      const inv = inventory();
+      planned = undefined;
+      const statuses = new Map<string, FileStatus>();
+      let dir: string;
+      if (source.kind === 'generate') {
+        dir = inventoryPkiDir(inv, env);
+        const issued = await issueToDir({
+          dir,
+          cluster: inv.cluster,
+          leaves: planLeaves(inv, certRoles({ inventory: inv, auth })),
+        });
+        for (const f of issued.files) statuses.set(f.file, f.status);
+      } else {
+        dir = expandHome(source.dir, cwd);
+      }
+      certs = { source, dir };
+      return { dir, items: await reviewPkiDir(dir, inv, auth, statuses) };
+    },
+
+    async plan(auth, hooks, signal) {
+      if (certs === undefined) throw notYet('choose certificates');
+      if (sessions.size === 0) throw notYet('run preflight');
+      planned = await planFromPreflight(
+        { inventory: inventory(), auth, certs: certs.source.kind, pkiDir: certs.dir },
+        outcomes,
+        sessions,
+        { env, prompt: hooks.askPassword },
+        signal,
+      );
+      return planned.plan;
+    },
+
+    async apply(hooks, signal) {
+      if (planned === undefined || loaded === undefined) throw notYet('review and confirm the plan');
+      if (certs === undefined) throw notYet('choose certificates');
+      const { result, journalPath } = await applyPlanned({
+        ...planned,
+        inventory: loaded.inventory,
+        inventoryPath: loaded.path,
+        certs: certs.source.kind,
+        pkiDir: certs.dir,
+        stateDir: stateDir(env),
+        connectOptions: connectOptions(hooks),
+        onReconnected: (s) => reconnected.push(s),
+        bus: busFor(hooks),
+        signal,
+      });
+      return { runId: result.runId, journal: journalPath };
+    },
+
+    async verify(hooks, signal): Promise<ExitCode> {
+      const passwords = planned?.run.contexts.values().next().value?.passwords;
+      const r = await runVerify(inventory(), busFor(hooks), {
+        connect: connectOptions(hooks),
+        env,
+        secrets: passwords === undefined ? undefined : new Map(passwords),
+        signal,
+      });
+      return r.exitCode;
+    },
+
+    async audit(hooks, signal) {
+      await close();
+      const r = await runAudit(inventory(), busFor(hooks), connectOptions(hooks), signal);
+      return { findings: r.findings, exitCode: r.exitCode };
+    },
+
+    close,
+  };
+}

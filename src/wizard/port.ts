@@ -1,0 +1,41 @@
+// What the wizard needs from the engine, as one interface: the controller is tested against a fake,
+// and the real adapter (engine.ts, loaded after the first frame) calls the same functions as the
+// headless commands.
+import type { ExitCode } from '../core/errors.js';
+import type { EngineEvent, Finding } from '../core/events.js';
+import type { PlanDocument } from '../core/harden.js';
+import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
+import type { AuthMode } from '../steps/context.js';
+import type { BuildInventoryInput, CertView, InventoryView, PreflightDetail, SshHostView } from './state.js';
+
+export interface EngineHooks {
+  emit: (event: EngineEvent) => void;
+  /** First-use host key: the operator answers (accept once / accept and save / abort). */
+  askHostKey: (info: HostKeyInfo) => Promise<UnknownHostKeyDecision>;
+  /** A role's current password (md5 → SCRAM); undefined when the operator gives none. */
+  askPassword: (role: string) => Promise<string | undefined>;
+}
+
+export type CertSource = { kind: 'generate' } | { kind: 'import'; dir: string };
+
+export interface WizardEngine {
+  /** Inventory files in the working directory, for the welcome screen. */
+  findInventories(): Promise<string[]>;
+  loadInventory(path: string): Promise<InventoryView>;
+  sshConfigHosts(): Promise<SshHostView[]>;
+  /** Validates and writes a new inventory; returns its path. Refuses to overwrite. */
+  writeInventory(input: BuildInventoryInput): Promise<string>;
+  /** Connects to every node (sessions stay open for planning and applying). */
+  preflight(
+    hooks: EngineHooks,
+    signal: AbortSignal,
+  ): Promise<{ details: PreflightDetail[]; findings: Finding[] }>;
+  certificates(auth: AuthMode, source: CertSource): Promise<{ dir: string; items: CertView[] }>;
+  plan(auth: AuthMode, hooks: EngineHooks, signal: AbortSignal): Promise<PlanDocument>;
+  /** Only after the plan was shown and confirmed. */
+  apply(hooks: EngineHooks, signal: AbortSignal): Promise<{ runId: string; journal: string }>;
+  verify(hooks: EngineHooks, signal: AbortSignal): Promise<ExitCode>;
+  audit(hooks: EngineHooks, signal: AbortSignal): Promise<{ findings: Finding[]; exitCode: ExitCode }>;
+  /** Close every SSH session; safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,237 @@
+// The wizard's state and every action that changes it (SPEC §4). Plain data, no React, no engine
+// objects: sessions, plans in flight and secrets live in the engine adapter (engine.ts), never here.
+// Intents come from screens; results come from the effects layer (controller.ts).
+import type { ExitCode } from '../core/errors.js';
+import type { EngineEvent, Finding } from '../core/events.js';
+import type { PlanDocument } from '../core/harden.js';
+import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
+import type { AuthMode } from '../steps/context.js';
+
+export const JOBS = ['harden', 'pgautofailover', 'rotate', 'audit'] as const;
+export type Job = (typeof JOBS)[number];
+/** Jobs this version's engine can run; the others are shown as coming later. */
+export const SUPPORTED_JOBS: readonly Job[] = ['harden', 'audit'];
+
+export type Screen =
+  | 'welcome'
+  | 'inventory'
+  | 'preflight'
+  | 'auth'
+  | 'certificates'
+  | 'plan'
+  | 'apply'
+  | 'verify'
+  | 'audit'
+  | 'done';
+
+export interface ErrorView {
+  code: string;
+  message: string;
+  hint?: string | undefined;
+}
+
+export interface InventoryView {
+  path: string;
+  cluster: string;
+  topology: string;
+  network: string[];
+  nodes: { name: string; host: string; role?: string | undefined }[];
+}
+
+export interface SshHostView {
+  alias: string;
+  hostName: string;
+  user?: string | undefined;
+  port?: number | undefined;
+}
+
+export type NodeRole = 'primary' | 'standby';
+
+export interface BuildInventoryInput {
+  cluster: string;
+  network: string[];
+  nodes: { alias: string; role: NodeRole }[];
+  /** Where the inventory is written (refused when it exists). */
+  path: string;
+}
+
+/** One live row of the preflight table. */
+export interface PreflightRow {
+  node: string;
+  host?: string | undefined;
+  status: 'waiting' | 'connecting' | 'connected' | 'inspected' | 'failed';
+  fingerprint?: string | undefined;
+  keyType?: string | undefined;
+  summary?: string | undefined;
+  error?: ErrorView | undefined;
+}
+
+/** What preflight learned about a node, as the table shows it. */
+export interface PreflightDetail {
+  node: string;
+  sshUser: string;
+  access: 'same-user' | 'sudo';
+  pgVersion?: string | undefined;
+  role?: string | undefined;
+  dataDir?: string | undefined;
+  configFile?: string | undefined;
+  hbaFile?: string | undefined;
+  ssl?: string | undefined;
+  passwordEncryption?: string | undefined;
+  md5Roles: string[];
+  hbaErrors: number;
+  replication: string;
+  libpq?: string | undefined;
+  problem?: string | undefined;
+}
+
+export interface CertFindingView {
+  id: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  fix: string;
+}
+
+/** One certificate of the PKI directory, inspected and linted. */
+export interface CertView {
+  file: string;
+  kind: 'ca' | 'server' | 'client';
+  name: string;
+  subject?: string | undefined;
+  issuer?: string | undefined;
+  sans: string[];
+  keyType?: string | undefined;
+  notBefore?: string | undefined;
+  notAfter?: string | undefined;
+  daysLeft?: number | undefined;
+  fingerprint?: string | undefined;
+  status?: 'issued' | 'kept' | 'reused' | 'imported' | undefined;
+  findings: CertFindingView[];
+}
+
+export interface DoneLine {
+  key: string;
+  node: string;
+  step: string;
+  status: 'ok' | 'skipped' | 'failed' | 'undone' | 'undo-failed';
+  ms?: number | undefined;
+  detail?: string | undefined;
+}
+
+export interface VerifyRowView {
+  key: string;
+  node: string;
+  check: string;
+  ok: boolean;
+  value: string;
+}
+
+export interface HostKeyPrompt {
+  id: string;
+  info: HostKeyInfo;
+}
+
+type Status = 'idle' | 'running' | 'done' | 'failed';
+
+export interface WizardState {
+  screen: Screen;
+  /** Screens to go back to (Esc/q), newest last. */
+  history: Screen[];
+  job?: Job | undefined;
+  /** A label while the effects layer works (loading, planning, issuing). */
+  busy?: string | undefined;
+  error?: ErrorView | undefined;
+  help: boolean;
+  /** Ctrl-C asked: confirm before stopping. */
+  quitConfirm: boolean;
+  /** Set once: the app unmounts and exits with it. */
+  exitCode?: ExitCode | undefined;
+  welcome: { inventories: string[] };
+  inventory: { view?: InventoryView | undefined; sshHosts?: SshHostView[] | undefined };
+  preflight: {
+    rows: PreflightRow[];
+    details: PreflightDetail[];
+    findings: Finding[];
+    status: Status;
+  };
+  auth?: AuthMode | undefined;
+  certs: { source?: 'generate' | 'import' | undefined; dir?: string | undefined; items: CertView[] };
+  plan?: PlanDocument | undefined;
+  apply: {
+    status: Status | 'interrupted';
+    /** Finished lines: append-only (they go to <Static>). */
+    done: DoneLine[];
+    /** node → step in progress. */
+    live: Record<string, string>;
+    runId?: string | undefined;
+    journal?: string | undefined;
+    exitCode?: ExitCode | undefined;
+  };
+  verify: { status: Status; rows: VerifyRowView[]; exitCode?: ExitCode | undefined };
+  audit: { status: Status; findings: Finding[]; exitCode?: ExitCode | undefined };
+  prompts: { hostKeys: HostKeyPrompt[]; password?: { role: string } | undefined };
+  warnings: string[];
+}
+
+export function initialState(): WizardState {
+  return {
+    screen: 'welcome',
+    history: [],
+    help: false,
+    quitConfirm: false,
+    welcome: { inventories: [] },
+    inventory: {},
+    preflight: { rows: [], details: [], findings: [], status: 'idle' },
+    certs: { items: [] },
+    apply: { status: 'idle', done: [], live: {} },
+    verify: { status: 'idle', rows: [] },
+    audit: { status: 'idle', findings: [] },
+    prompts: { hostKeys: [] },
+    warnings: [],
+  };
+}
+
+/** What screens dispatch. */
+export type Intent =
+  | { type: 'job:choose'; job: Job }
+  | { type: 'back' }
+  | { type: 'help:toggle' }
+  | { type: 'error:dismiss' }
+  | { type: 'inventory:load'; path: string }
+  | { type: 'inventory:pick-hosts' }
+  | { type: 'inventory:build'; input: BuildInventoryInput }
+  | { type: 'preflight:continue' }
+  | { type: 'auth:choose'; auth: AuthMode }
+  | { type: 'certs:generate' }
+  | { type: 'certs:import'; dir: string }
+  | { type: 'certs:continue' }
+  | { type: 'plan:confirm' }
+  | { type: 'hostkey:answer'; id: string; decision: UnknownHostKeyDecision }
+  /** The password goes to the engine and is dropped: the reducer never stores it. */
+  | { type: 'password:answer'; role: string; password: string | undefined }
+  | { type: 'interrupt:request' }
+  | { type: 'interrupt:cancel' }
+  | { type: 'interrupt:confirm' }
+  | { type: 'finish' };
+
+/** What the effects layer reports back. */
+export type Result =
+  | { type: 'welcome:found'; inventories: string[] }
+  | { type: 'busy'; label: string | undefined }
+  | { type: 'failed'; error: ErrorView }
+  | { type: 'inventory:loaded'; view: InventoryView }
+  | { type: 'inventory:hosts'; hosts: SshHostView[] }
+  | { type: 'engine'; event: EngineEvent }
+  | { type: 'preflight:finished'; details: PreflightDetail[]; findings: Finding[] }
+  | { type: 'hostkey:ask'; prompt: HostKeyPrompt }
+  | { type: 'password:ask'; role: string }
+  | { type: 'certs:ready'; dir: string; items: CertView[] }
+  | { type: 'plan:ready'; plan: PlanDocument }
+  | { type: 'apply:finished'; runId: string; journal: string }
+  | { type: 'apply:failed'; error: ErrorView; exitCode: ExitCode }
+  | { type: 'verify:finished'; exitCode: ExitCode }
+  | { type: 'audit:finished'; findings: Finding[]; exitCode: ExitCode }
+  | { type: 'exit'; code: ExitCode };
+
+export type Action = Intent | Result;
+export type Dispatch = (intent: Intent) => void;
