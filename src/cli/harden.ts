@@ -110,7 +110,11 @@ export async function preparePlan(
   io: CliIo,
   bus: EventBus,
   signal: AbortSignal,
-  fixed: { runId?: string | undefined; pkiDir?: string | undefined } = {},
+  fixed: {
+    runId?: string | undefined;
+    pkiDir?: string | undefined;
+    generatedBefore?: ReadonlyMap<string, string> | undefined;
+  } = {},
 ): Promise<Planned> {
   const { inventory } = await loadInventory(flags.inventory);
   const auth = authOf(flags, inventory);
@@ -125,7 +129,7 @@ export async function preparePlan(
       { inventory, auth, certs, pkiDir: dir },
       outcomes,
       sessions,
-      { env: io.env, secretsFile: global.secrets },
+      { env: io.env, secretsFile: global.secrets, generatedBefore: fixed.generatedBefore },
       signal,
       fixed.runId,
     );
@@ -285,9 +289,10 @@ export async function runConfirmed(
   run: (req: ConfirmedRun & { bus: EventBus; signal: AbortSignal }) => Promise<{
     result: RunResult;
     journalPath: string;
+    secretsFile?: string | undefined;
   }>,
 ): Promise<ExitCode> {
-  const { result, journalPath } = await run({
+  const { result, journalPath, secretsFile } = await run({
     ...p,
     stateDir: stateDir(io.env, global.stateDir),
     onReconnected: (s) => frame.reconnected.push(s),
@@ -300,9 +305,15 @@ export async function runConfirmed(
     runId: result.runId,
     nodes: result.nodes,
     journal: journalPath,
+    ...(secretsFile === undefined ? {} : { secretsFile }),
   });
   if (!frame.json) {
     const what = command === 'apply' ? 'applied' : 'resumed and finished';
+    if (secretsFile !== undefined) {
+      io.stderr.write(
+        `${frame.style('yellow', '!')} passwords were generated for roles that had none; they are in ${secretsFile} (0600)\n`,
+      );
+    }
     io.stderr.write(
       `${frame.style('green', '✓')} ${what}; run ${result.runId}, journal ${journalPath}\n  → next: pgharden verify -i ${p.inventoryPath}\n`,
     );

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { assertSameSchedule, readResumeState, remainingPlan, resumeRun } from '../core/engine/resume.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { expandHome, stateDir } from '../core/paths.js';
-import { runConfirmedPlan } from '../core/harden-flow.js';
+import { readRunSecrets, runConfirmedPlan } from '../core/harden-flow.js';
 import { preparePlan, runConfirmed, runFrame, type HardenFlags } from './harden.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { renderPlan } from './views/plan-human.js';
@@ -40,7 +40,13 @@ export async function resumeCommand(
       ...(meta.auth === undefined ? {} : { auth: meta.auth }),
       certs: meta.certs === 'import' ? `import:${meta.pkiDir}` : 'generate',
     };
-    const p = await preparePlan(flags, global, io, frame.bus, frame.signal, { runId, pkiDir: meta.pkiDir });
+    // Passwords the run generated before the interruption: some roles may have them already.
+    const generatedBefore = await readRunSecrets(stateDir(io.env, global.stateDir), runId);
+    const p = await preparePlan(flags, global, io, frame.bus, frame.signal, {
+      runId,
+      pkiDir: meta.pkiDir,
+      generatedBefore,
+    });
     frame.sessions = p.sessions;
     assertSameSchedule(state, p.run.phases);
     if (!frame.json) {

@@ -66,6 +66,8 @@ export interface PostgresFacts {
   libpqVersion: string | undefined;
   settings: Record<string, SettingRow>;
   md5Roles: { name: string; canLogin: boolean }[];
+  /** Login roles without any password (absent in facts made before this was gathered). */
+  passwordlessRoles?: string[] | undefined;
   hbaRules: HbaRuleRow[];
   hbaText: string;
   /** pg_ident.conf as on disk: the lock-out check follows `map=` options through it. */

@@ -1,7 +1,10 @@
 // First-time hardening as the headless commands and the wizard both run it: from preflight results to
 // a plan (passwords first, then certificates and step plans), and from a shown, confirmed plan to an
 // applied run (run lock, journal, runPlan with rollback). Views differ; this flow does not.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { stringify } from 'yaml';
 import type { ConnectOptions } from './audit-run.js';
 import type { EngineEvent } from './events.js';
 import type { NodeOutcome } from './facts.js';
@@ -14,28 +17,34 @@ import {
   type PreparedRun,
 } from './harden.js';
 import type { Inventory } from './inventory-schema.js';
-import { Journal, newRunId } from './journal.js';
+import { Journal, newRunId, runDir } from './journal.js';
 import { expandHome } from './paths.js';
 import { reconnector } from './reconnect.js';
 import { runPlan, type NodePlan, type RunResult } from './runner.js';
 import { acquireRunLock } from './run-lock.js';
-import { passwordMap, resolvePasswords } from './secrets.js';
+import { INTERNAL_KINDS, passwordMap, resolvePasswords, type PasswordRole } from './secrets.js';
+import { getParam, parseConninfo } from '../pgconf/conninfo.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { HardenContext } from '../steps/context.js';
 import { pgConn } from '../steps/tls-files.js';
+import { readSecretsFile } from '../verify/credentials.js';
 
 export interface PasswordSources {
   env: NodeJS.ProcessEnv;
   secretsFile?: string | undefined;
   /** Interactive runs only (the wizard). */
   prompt?: ((role: string) => Promise<string | undefined>) | undefined;
+  /** resume: the passwords the run generated before (its secrets file). */
+  generatedBefore?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface PlannedRun {
   plan: PlanDocument;
   run: PreparedRun;
   runId: string;
+  /** Passwords pgharden issued (internal roles that had none): written to the run's 0600 secrets file. */
+  generated: ReadonlyMap<string, string>;
 }
 
 /** Passwords, certificates, then every step's plan. Read-only on the nodes; may write the PKI dir. */
@@ -52,18 +61,51 @@ export async function planFromPreflight(
   const md5Roles = outcomes.flatMap((o) =>
     o.ok && o.facts.pg?.role === 'primary' ? o.facts.pg.md5Roles : [],
   );
+  const md5Names = new Set(md5Roles.map((r) => r.name));
   const resolved = await resolvePasswords({
-    // Every md5 role needs the operator's password: a new one would strand its clients (and a
-    // replication role's .pgpass on the standbys).
-    roles: md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
+    roles: [
+      // Every md5 role needs the operator's password: a new one would strand its clients (and a
+      // replication role's .pgpass on the standbys).
+      ...md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
+      // An internal role with no password at all (a trust rule let it in) would be locked out by
+      // the new rules: it gets one, written where its consumers read it (SPEC §3).
+      ...(req.auth === 'cert' ? [] : passwordlessInternalRoles(req.inventory, outcomes)).filter(
+        (r) => !md5Names.has(r.name),
+      ),
+    ],
     env: sources.env,
     secretsFile: sources.secretsFile,
     prompt: sources.prompt,
+    generatedBefore: sources.generatedBefore,
   });
   const full: HardenRequest = { ...req, passwords: passwordMap(resolved) };
   const run = await prepareHardening(full, outcomes, sessions);
   const plan = await planHardening(run, full, runId, signal);
-  return { plan, run, runId };
+  const generated = new Map(
+    [...resolved].flatMap(([role, r]) => (r.source === 'generated' ? [[role, r.password] as const] : [])),
+  );
+  return { plan, run, runId, generated };
+}
+
+/**
+ * Internal roles (inventory kinds replication, monitor, health-check, and the user every standby
+ * replicates as) that can log in and have no password on the primary.
+ */
+export function passwordlessInternalRoles(
+  inventory: Inventory,
+  outcomes: readonly NodeOutcome[],
+): PasswordRole[] {
+  const primary = outcomes.find((o) => o.ok && o.facts.pg?.role === 'primary');
+  const none = new Set(primary?.ok === true ? (primary.facts.pg?.passwordlessRoles ?? []) : []);
+  const roles = new Map<string, PasswordRole>();
+  for (const r of inventory.roles ?? []) if (INTERNAL_KINDS.includes(r.kind)) roles.set(r.name, r);
+  for (const o of outcomes) {
+    if (!o.ok || o.facts.pg?.role !== 'standby') continue;
+    const conninfo = parseConninfo(o.facts.pg.primaryConninfo ?? '');
+    const user = getParam(conninfo, 'user') ?? o.facts.osUser;
+    if (!roles.has(user)) roles.set(user, { name: user, kind: 'replication' });
+  }
+  return [...roles.values()].filter((r) => none.has(r.name));
 }
 
 /** A plan that was shown and confirmed, and what running it needs. */
@@ -118,9 +160,42 @@ export interface ApplyRequest extends ConfirmedRun {
   signal: AbortSignal;
 }
 
+/** Where a run keeps the passwords it generated (0600, the `--secrets` format: role: password). */
+export function runSecretsPath(stateDir: string, runId: string): string {
+  return join(runDir(stateDir, runId), 'secrets.yaml');
+}
+
+/**
+ * Writes the generated passwords before any node gets them, so they are never only in this
+ * process's memory. Resume reads the file back (the roles may have them already).
+ */
+export async function writeRunSecrets(
+  stateDir: string,
+  runId: string,
+  generated: ReadonlyMap<string, string>,
+): Promise<string | undefined> {
+  if (generated.size === 0) return undefined;
+  const path = runSecretsPath(stateDir, runId);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, stringify(Object.fromEntries(generated)), { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
+}
+
+/** The passwords an earlier part of this run generated, for resume; none when it generated none. */
+export async function readRunSecrets(stateDir: string, runId: string): Promise<Map<string, string>> {
+  const path = runSecretsPath(stateDir, runId);
+  if (!existsSync(path)) return new Map();
+  return readSecretsFile(path);
+}
+
 /** Apply a plan that was shown and confirmed, node by node with rollback. */
-export function applyPlanned(req: ApplyRequest): Promise<{ result: RunResult; journalPath: string }> {
+export function applyPlanned(
+  req: ApplyRequest,
+): Promise<{ result: RunResult; journalPath: string; secretsFile?: string | undefined }> {
+  let secretsFile: string | undefined;
   return runConfirmedPlan(req, async (journal, nodes) => {
+    secretsFile = await writeRunSecrets(req.stateDir, req.runId, req.generated);
     // What `resume RUN_ID` needs to prepare the same run again (never a secret).
     await journal.write({
       type: 'run:meta',
@@ -129,6 +204,7 @@ export function applyPlanned(req: ApplyRequest): Promise<{ result: RunResult; jo
       auth: req.plan.auth,
       certs: req.certs,
       pkiDir: resolve(req.pkiDir),
+      ...(secretsFile === undefined ? {} : { secretsFile }),
     });
     assertNoSecrets(JSON.stringify(req.plan), req.run.secrets);
     return runPlan({
@@ -139,7 +215,7 @@ export function applyPlanned(req: ApplyRequest): Promise<{ result: RunResult; jo
       bus: req.bus,
       signal: req.signal,
     });
-  });
+  }).then((r) => ({ ...r, secretsFile }));
 }
 
 export function closeSessions(sessions: Iterable<RemoteSession>): Promise<unknown> {

@@ -35,6 +35,10 @@ export const PREFLIGHT_QUERIES = {
   // Never read rolpassword itself: only whether it is an md5 hash.
   md5Roles: `SELECT rolname AS name, rolcanlogin AS can_login FROM pg_authid
                WHERE rolpassword LIKE 'md5%' ORDER BY rolname`,
+  // Login roles with no password at all: a trust rule lets them in today; after hardening they would
+  // be locked out unless they get one (internal roles: generated, SPEC §3).
+  passwordlessRoles: `SELECT rolname AS name FROM pg_authid
+                        WHERE rolpassword IS NULL AND rolcanlogin ORDER BY rolname`,
   hbaRules: `SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error
                FROM pg_hba_file_rules ORDER BY line_number`,
   settingErrors: `SELECT name, sourcefile, sourceline, error FROM pg_file_settings WHERE error IS NOT NULL`,

@@ -132,6 +132,7 @@ async function gatherPostgres(
         name: r.name,
         canLogin: r.can_login,
       })),
+      passwordlessRoles: rowsOf<{ name: string }>('passwordlessRoles').map((r) => r.name),
       hbaRules: rowsOf<HbaRuleRow>('hbaRules'),
       hbaText: hbaText ?? '',
       identText: identText ?? '',

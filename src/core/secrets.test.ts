@@ -28,6 +28,19 @@ describe('passwordEnvVar', () => {
 });
 
 describe('resolvePasswords', () => {
+  it('resume: a password the run generated before is reused, not generated again', async () => {
+    const got = await resolvePasswords({
+      roles: [
+        { name: 'replicator', kind: 'replication' },
+        { name: 'monitor', kind: 'monitor' },
+      ],
+      env: {},
+      generatedBefore: new Map([['replicator', 'from-the-run-file']]),
+    });
+    expect(got.get('replicator')).toEqual({ password: 'from-the-run-file', source: 'generated' });
+    expect(got.get('monitor')?.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+  });
+
   it('takes env first, then the 0600 file; internal roles get a generated password', async () => {
     const file = secretsFile('app: from-file\nother: x\n', 0o600);
     const got = await resolvePasswords({

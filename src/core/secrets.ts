@@ -26,6 +26,11 @@ export interface ResolvePasswordsOptions {
   prompt?: ((role: string) => Promise<string | undefined>) | undefined;
   /** `--generate-passwords`: client roles without a password get a new one (for the client bundle). */
   generatePasswords?: boolean | undefined;
+  /**
+   * Passwords this run generated before (its 0600 secrets file, read by `resume`): used instead of
+   * generating again, since a role may already have the first one.
+   */
+  generatedBefore?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface ResolvedPassword {
@@ -61,7 +66,10 @@ export async function resolvePasswords(
     else if (fromFile !== undefined && fromFile !== '')
       out.set(role.name, { password: fromFile, source: 'file' });
     else if (INTERNAL_KINDS.includes(role.kind) || options.generatePasswords === true)
-      out.set(role.name, { password: generatePassword(), source: 'generated' });
+      out.set(role.name, {
+        password: options.generatedBefore?.get(role.name) ?? generatePassword(),
+        source: 'generated',
+      });
     else if (options.prompt !== undefined) {
       const typed = await options.prompt(role.name);
       if (typed === undefined || typed === '') missing.push(role.name);

@@ -30,7 +30,10 @@ export const REPLICATION_TLS = 'tls.replication-tls';
 
 export interface ConninfoEdit {
   conninfo: string;
-  /** The password the old conninfo carried ('' if none): goes to .pgpass, never into the new one. */
+  /**
+   * The password the old conninfo carried, or the one generated for a role that had none ('' if
+   * neither): goes to .pgpass, never into the new conninfo.
+   */
   password: string;
   user: string;
   passfile: string | undefined;
@@ -42,8 +45,11 @@ export function secureConninfo(f: HardenContext, current: string, home: string |
     throw new BugError('steps.no-primary', `${f.node.name}: standby without a primary`);
   const p = tlsPaths(f);
   const params = parseConninfo(current);
-  const password = getParam(params, 'password') ?? '';
   const user = getParam(params, 'user') ?? f.facts.osUser;
+  // A replication role that had no password gets a generated one (scram-migration sets it on the
+  // primary): it goes to .pgpass like a password that was in the conninfo.
+  const first = (f.facts.pg.passwordlessRoles ?? []).includes(user) ? f.passwords.get(user) : undefined;
+  const password = getParam(params, 'password') ?? first ?? '';
   let passfile = getParam(params, 'passfile');
   if (password !== '' && passfile === undefined) {
     if (home === undefined)

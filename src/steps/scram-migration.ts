@@ -1,10 +1,11 @@
-// auth.scram-migration (SPEC §7.1): every role with an md5 hash gets a SCRAM-SHA-256 verifier. The
+// auth.scram-migration (SPEC §7.1): every role with an md5 hash gets a SCRAM-SHA-256 verifier, and
+// so does every internal role that had no password at all (SPEC §3: a generated one). The
 // verifier is computed here (RFC 5802/7677, PostgreSQL's rolpassword format), so the clear password
 // never reaches the server, its logs or pg_stat_activity; PostgreSQL stores a pre-hashed verifier
 // as given. Primary only: standbys replay pg_authid. Runs before hba.hostssl switches md5 rules to
 // scram-sha-256 — the md5 method already accepts a SCRAM verifier, so no client notices the reset.
 //
-// Undo: apply reads the old md5 hashes (never into the plan, journal or events) and keeps them in
+// Undo: apply reads the old md5 hashes (or the absence of a password) (never into the plan, journal or events) and keeps them in
 // this process's memory, so a failure later in the same run puts them back exactly. `rollback
 // RUN_ID` in a later process has no hashes to restore: it leaves the SCRAM verifiers, which the
 // md5 rules of the restored pg_hba.conf accept with the same passwords; going back to md5 hashes
@@ -40,18 +41,23 @@ export function scramMatches(verifier: string, password: string): boolean {
   return scramVerifier(password, Buffer.from(m[2] ?? '', 'base64'), Number(m[1])) === verifier;
 }
 
-/** Old md5 hashes, per run and node, for undo in this process only. */
-const savedHashes = new Map<string, Map<string, string>>();
+/** Old md5 hashes (null: the role had no password), per run and node, for undo in this process only. */
+const savedHashes = new Map<string, Map<string, string | null>>();
 const key = (ctx: { runId: string; node: string }): string => `${ctx.runId}\u0000${ctx.node}`;
 
+/** Roles with no password that get their first one in this run (internal roles: generated, SPEC §3). */
+function firstPasswordRoles(h: HardenContext): string[] {
+  return (h.facts.pg.passwordlessRoles ?? []).filter((r) => h.passwords.has(r));
+}
+
 function rolesOf(h: HardenContext): string[] {
-  return h.facts.pg.md5Roles.map((r) => r.name);
+  return [...h.facts.pg.md5Roles.map((r) => r.name), ...firstPasswordRoles(h)];
 }
 
 export const scramMigration = defineStep<HardenContext>({
   id: 'auth.scram-migration',
   title: 'md5 password hashes → SCRAM-SHA-256',
-  check: (ctx) => ctx.facts.role === 'primary' && ctx.facts.facts.pg.md5Roles.length > 0,
+  check: (ctx) => ctx.facts.role === 'primary' && rolesOf(ctx.facts).length > 0,
   plan(ctx) {
     const h = ctx.facts;
     const missing = rolesOf(h).filter((r) => h.passwords.get(r) === undefined);
@@ -66,8 +72,12 @@ export const scramMigration = defineStep<HardenContext>({
     // What the plan shows: the statements, never a verifier (it is as good as a hash to crack).
     p.sql.push(
       "SET password_encryption = 'scram-sha-256'",
-      ...rolesOf(h).map(
-        (r) => `ALTER ROLE ${quoteIdent(r)} PASSWORD '<SCRAM-SHA-256 verifier computed locally>'`,
+      ...h.facts.pg.md5Roles.map(
+        (r) => `ALTER ROLE ${quoteIdent(r.name)} PASSWORD '<SCRAM-SHA-256 verifier computed locally>'`,
+      ),
+      ...firstPasswordRoles(h).map(
+        (r) =>
+          `ALTER ROLE ${quoteIdent(r)} PASSWORD '<SCRAM-SHA-256 verifier computed locally; the role had no password>'`,
       ),
     );
     return p;
@@ -81,11 +91,17 @@ export const scramMigration = defineStep<HardenContext>({
       ctx.session,
       pg,
       {
-        old: `SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN (${list}) AND rolpassword LIKE 'md5%'`,
+        old: `SELECT rolname, rolpassword FROM pg_authid
+               WHERE rolname IN (${list}) AND (rolpassword LIKE 'md5%' OR rolpassword IS NULL)`,
       },
       { signal: ctx.signal, sensitive: true },
     );
-    const old = new Map((r.old ?? []).map((row) => [String(row['rolname']), String(row['rolpassword'])]));
+    const old = new Map(
+      (r.old ?? []).map((row) => [
+        String(row['rolname']),
+        typeof row['rolpassword'] === 'string' ? row['rolpassword'] : null,
+      ]),
+    );
     savedHashes.set(key(ctx), old);
     const statements = [...old.keys()].map((role) => {
       const password = h.passwords.get(role);
@@ -104,7 +120,10 @@ export const scramMigration = defineStep<HardenContext>({
     // A pre-hashed md5 string is stored as given, whatever password_encryption says.
     const sql = [
       'BEGIN;',
-      ...[...old].map(([role, hash]) => `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(hash)};`),
+      ...[...old].map(
+        ([role, hash]) =>
+          `ALTER ROLE ${quoteIdent(role)} PASSWORD ${hash === null ? 'NULL' : quoteLiteral(hash)};`,
+      ),
       'COMMIT;',
     ];
     await psqlExec(ctx.session, pgConn(ctx.facts), sql.join('\n'), { signal: ctx.signal, sensitive: true });
