@@ -9,7 +9,14 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { checksums, jsonEvents, runCli } from './rig.js';
-import { confFiles as labConfFiles, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
+import {
+  confFiles as labConfFiles,
+  labInventory,
+  primaryOf,
+  sql,
+  streamingStandbys,
+  labApplyArgs,
+} from './lab-sql.js';
 
 let lab: Lab;
 let work: string;
@@ -49,19 +56,8 @@ describe('pgharden apply on the insecure streaming lab', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      const args = [
-        'apply',
-        '-i',
-        inv,
-        '--auth',
-        auth,
-        '--secrets',
-        lab.secretsPath,
-        '--yes',
-        '--state-dir',
-        join(work, 'state'),
-      ];
-      const run = await runCli([...args, '--json']);
+      const args = labApplyArgs(lab, inv, join(work, 'state'), auth);
+      const run = await runCli(args);
       writing = false;
       await writer;
       const events = jsonEvents(run.stdout);
@@ -112,7 +108,7 @@ describe('pgharden apply on the insecure streaming lab', () => {
       ).toThrow(/no encryption/);
 
       const before = await checksums(confFiles());
-      const again = await runCli([...args, '--json']);
+      const again = await runCli(args);
       expect(again.code).toBe(0);
       expect(jsonEvents(again.stdout).at(-1)).toMatchObject({ exitCode: 0, changed: false });
       expect(await checksums(confFiles())).toEqual(before);
@@ -155,19 +151,7 @@ describe('pgharden apply on the insecure streaming lab', () => {
     const started = Object.fromEntries(
       lab.nodes.map((n) => [n.name, sql(n, 'SELECT pg_postmaster_start_time()')]),
     );
-    const run = await runCli([
-      'apply',
-      '-i',
-      inv,
-      '--auth',
-      'scram',
-      '--secrets',
-      lab.secretsPath,
-      '--yes',
-      '--state-dir',
-      join(work, 'state'),
-      '--json',
-    ]);
+    const run = await runCli(labApplyArgs(lab, inv, join(work, 'state')));
     const events = jsonEvents(run.stdout);
     expect(run.code).toBe(4);
     expect(

@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { up } from '../lab/lab.js';
 import type { Lab } from '../lab/types.js';
-import { labInventory } from './lab-sql.js';
+import { labInventory, labApplyArgs } from './lab-sql.js';
 import { BIN, jsonEvents } from './rig.js';
 
 const run = promisify(execFile);
@@ -70,24 +70,12 @@ describe('secrets never in argv', () => {
     async (auth) => {
       const pki = join(work, 'pki');
       const inv = await labInventory(lab, work, auth, pki);
-      const child = execa(
-        'node',
-        [
-          BIN,
-          'apply',
-          '-i',
-          inv,
-          '--auth',
-          auth,
-          '--secrets',
-          lab.secretsPath,
-          '--yes',
-          '--state-dir',
-          join(work, 'state'),
-          '--json',
-        ],
-        { reject: false, stdin: 'ignore', env: { CI: 'true', NO_COLOR: '1' }, timeout: 120_000 },
-      );
+      const child = execa('node', [BIN, ...labApplyArgs(lab, inv, join(work, 'state'), auth)], {
+        reject: false,
+        stdin: 'ignore',
+        env: { CI: 'true', NO_COLOR: '1' },
+        timeout: 120_000,
+      });
       let running = true;
       void child.finally(() => (running = false));
       const seen = new Set<string>();

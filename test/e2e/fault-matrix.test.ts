@@ -30,7 +30,7 @@ import type { Lab, LabNode } from '../lab/types.js';
 import type { PlanDocument } from '../../src/core/harden.js';
 import { badCert, fileUnwritable, sshDropped, type Fault, type FaultKind } from './faults.js';
 import { pghardenLeftovers, snapshot } from './lab-snapshot.js';
-import { labInventory, primaryOf, streamingStandbys } from './lab-sql.js';
+import { labInventory, primaryOf, streamingStandbys, labApplyArgs } from './lab-sql.js';
 import { writeReliabilityTable, type CaseResult } from './reliability-table.js';
 import { BIN, jsonEvents, runCli, type JsonEvent } from './rig.js';
 
@@ -96,29 +96,12 @@ interface Run {
 
 /** apply --yes paused at the case's step; the fault happens there; SIGUSR2 lets the run fail on it. */
 async function applyWithFault(c: Case, fault: Fault, state: string): Promise<Run> {
-  const child = execa(
-    'node',
-    [
-      BIN,
-      'apply',
-      '-i',
-      inventory,
-      '--auth',
-      'scram',
-      '--secrets',
-      lab.secretsPath,
-      '--yes',
-      '--state-dir',
-      state,
-      '--json',
-    ],
-    {
-      reject: false,
-      stdin: 'ignore',
-      env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: `${c.node}:${c.step}` },
-      timeout: 90_000,
-    },
-  );
+  const child = execa('node', [BIN, ...labApplyArgs(lab, inventory, state, 'scram')], {
+    reject: false,
+    stdin: 'ignore',
+    env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: `${c.node}:${c.step}` },
+    timeout: 90_000,
+  });
   let skipped = false;
   let injected: Promise<void> | undefined;
   let buffered = '';

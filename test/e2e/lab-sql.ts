@@ -55,3 +55,20 @@ export async function labInventory(lab: Lab, dir: string, name: string, pkiDir: 
   await writeFile(path, stringify(inv));
   return path;
 }
+
+/** `apply --yes --json` of a lab inventory with the lab's secrets file, as the e2e files run it. */
+export function labApplyArgs(lab: Lab, inventory: string, stateDir: string, auth = 'scram'): string[] {
+  return [
+    'apply',
+    '-i',
+    inventory,
+    '--auth',
+    auth,
+    '--secrets',
+    lab.secretsPath,
+    '--yes',
+    '--state-dir',
+    stateDir,
+    '--json',
+  ];
+}

@@ -12,7 +12,14 @@ import { lockPath } from '../../src/core/run-lock.js';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { BIN, checksums, jsonEvents, runCli } from './rig.js';
-import { confFiles as labConfFiles, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
+import {
+  confFiles as labConfFiles,
+  labInventory,
+  primaryOf,
+  sql,
+  streamingStandbys,
+  labApplyArgs,
+} from './lab-sql.js';
 
 let lab: Lab;
 let work: string;
@@ -23,19 +30,7 @@ const standbys = (): LabNode[] => lab.nodes.filter((n) => n.role === 'standby');
 const confFiles = (): string[] => labConfFiles(lab);
 const startTimes = (): string[] => lab.nodes.map((n) => sql(n, 'SELECT pg_postmaster_start_time()'));
 const inventory = (): Promise<string> => labInventory(lab, work, 'inventory', join(work, 'pki'));
-const applyArgs = (inv: string): string[] => [
-  'apply',
-  '-i',
-  inv,
-  '--auth',
-  'scram',
-  '--secrets',
-  lab.secretsPath,
-  '--yes',
-  '--state-dir',
-  state,
-  '--json',
-];
+const applyArgs = (inv: string): string[] => labApplyArgs(lab, inv, state, 'scram');
 
 beforeEach(async () => {
   lab = await up('streaming');

@@ -8,7 +8,14 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { BIN, checksums, jsonEvents, runCli } from './rig.js';
-import { confFiles as labConfFiles, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
+import {
+  confFiles as labConfFiles,
+  labInventory,
+  primaryOf,
+  sql,
+  streamingStandbys,
+  labApplyArgs,
+} from './lab-sql.js';
 
 let lab: Lab;
 let work: string;
@@ -33,19 +40,7 @@ describe('undoing a hardening run', () => {
     const state = join(work, 'state');
     const before = await checksums(confFiles());
     const started = lab.nodes.map((n) => sql(n, 'SELECT pg_postmaster_start_time()'));
-    const apply = await runCli([
-      'apply',
-      '-i',
-      inv,
-      '--auth',
-      'scram',
-      '--secrets',
-      lab.secretsPath,
-      '--yes',
-      '--state-dir',
-      state,
-      '--json',
-    ]);
+    const apply = await runCli(labApplyArgs(lab, inv, state, 'scram'));
     expect(apply.code).toBe(0);
     const runId = jsonEvents(apply.stdout).at(-1)?.['runId'] as string;
     expect(runId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
@@ -70,24 +65,11 @@ describe('undoing a hardening run', () => {
   it('SIGINT during apply → exit 130, every node rolled back', async () => {
     const inv = await inventory();
     const before = await checksums(confFiles());
-    const child = execa(
-      'node',
-      [
-        BIN,
-        'apply',
-        '-i',
-        inv,
-        '--auth',
-        'scram',
-        '--secrets',
-        lab.secretsPath,
-        '--yes',
-        '--state-dir',
-        join(work, 'state'),
-        '--json',
-      ],
-      { reject: false, stdin: 'ignore', env: { CI: 'true', NO_COLOR: '1' } },
-    );
+    const child = execa('node', [BIN, ...labApplyArgs(lab, inv, join(work, 'state'))], {
+      reject: false,
+      stdin: 'ignore',
+      env: { CI: 'true', NO_COLOR: '1' },
+    });
     let sent = false;
     child.stdout.on('data', (chunk: Buffer) => {
       // Interrupt once the primary has finished a step: something to roll back, more to come.
