@@ -46,7 +46,16 @@ export function labConf(node: PgNode, profile: ConfProfile = 'streaming'): strin
     cluster_name: `'${node.name}'`,
     password_encryption: 'md5',
     ...(profile === 'streaming'
-      ? { ssl: 'off', wal_level: 'replica', max_wal_senders: '10', hot_standby: 'on' }
+      ? {
+          ssl: 'off',
+          wal_level: 'replica',
+          max_wal_senders: '10',
+          hot_standby: 'on',
+          // The standbys are cloned side by side, each pg_basebackup forcing a checkpoint (-c fast):
+          // one clone's checkpoint could recycle the segment the other's WAL stream still needed
+          // ("requested WAL segment … has already been removed", seen once).
+          wal_keep_size: "'64MB'",
+        }
       : {}),
     logging_collector: 'on',
     log_directory: `'log'`,
