@@ -1,6 +1,8 @@
 // `npm run lab -- up streaming|pg_auto_failover|pgpool [--nodes N]`, `down [VARIANT|all]`, `status`, `demo`.
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { execa } from 'execa';
+import { passwordEnvVar } from '../../src/verify/credentials.js';
 import { installPackages } from './install.js';
 import { down, downAll, isUp, readLab, up } from './lab.js';
 import { VARIANTS, isVariant } from './paths.js';
@@ -10,7 +12,8 @@ const USAGE = `usage: tsx test/lab/cli.ts <command>
   up streaming|pg_auto_failover|pgpool [--nodes N]   fresh lab (streaming: N = 2..9, default 3)
   down [VARIANT|all]                                 stop by pid and remove (default: all)
   status                                             JSON: every variant, up or not, with its paths
-  demo                                               install, up streaming, run \`pgharden audit\` on it`;
+  demo                                               install, up streaming, run \`pgharden audit\` on it,
+                                                     then (in a terminal) the wizard on it`;
 
 class UsageError extends Error {}
 
@@ -50,6 +53,16 @@ async function status(): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** The wizard needs a person: both ends a terminal, not CI, not a dumb terminal. */
+function interactive(): boolean {
+  return (
+    process.stdin.isTTY === true &&
+    process.stdout.isTTY === true &&
+    process.env['CI'] !== 'true' &&
+    process.env['TERM'] !== 'dumb'
+  );
+}
+
 async function demo(): Promise<number> {
   const bin = 'dist/pgharden.mjs';
   if (!existsSync(bin)) throw new UsageError(`${bin} is missing: run \`npm run demo\` (it builds first)`);
@@ -62,6 +75,22 @@ async function demo(): Promise<number> {
   say(`lab: running node ${bin} audit -i ${lab.inventoryPath}`);
   const r = await execa('node', [bin, 'audit', '-i', lab.inventoryPath], { stdio: 'inherit', reject: false });
   // Exit 3 is the audit doing its job on a deliberately insecure lab: the demo succeeded.
+  if (r.exitCode === 3 && interactive()) {
+    // A person at a terminal: walk them through hardening this lab in the wizard. It starts in the
+    // lab's operator directory, where it finds the inventory; the lab's passwords go in through the
+    // environment (never argv) so the md5 → SCRAM reset needs no typing.
+    say('lab: starting the wizard on this lab (Ctrl-C to leave; the lab stays up)');
+    const env = Object.fromEntries(
+      Object.entries(lab.passwords).map(([role, pw]) => [passwordEnvVar(role), pw]),
+    );
+    const w = await execa('node', [resolve(bin)], {
+      stdio: 'inherit',
+      reject: false,
+      cwd: dirname(lab.inventoryPath),
+      env,
+    });
+    return w.exitCode ?? 1;
+  }
   if (r.exitCode === 3) {
     say(
       'lab: audit exit 3 = findings of high severity, as expected for this lab. ' +
