@@ -1,12 +1,14 @@
 // `npm run bench`: pgharden audit vs the same work as hand-written bash + ssh (one ssh per command, and an
 // OpenSSH ControlMaster per node), side by side on the streaming lab; then certificate issuance vs the
-// openssl CLI; then hardening (`apply`) vs the same work in bench/*.sh. See docs/benchmarks.md.
+// openssl CLI; then hardening (`apply`) vs the same work in bench/*.sh. The wizard's first frame vs
+// `node -e 0` runs first, before the lab is touched (it needs none). See docs/benchmarks.md.
 import { createHash, randomInt } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchArgs } from './bench/args.js';
 import { writeBaseline } from './bench/baseline.js';
+import { benchFirstFrame, formatFirstFrame } from './bench/first-frame.js';
 import { writeSocketHook } from './bench/hook.js';
 import { benchHarden, formatHarden } from './bench/harden.js';
 import { benchPki, formatPki } from './bench/pki.js';
@@ -29,6 +31,12 @@ let interrupted = false;
 const stopCheck = (): void => {
   if (interrupted) throw new Error('bench: interrupted');
 };
+
+/** The bin and its chunks (*.mjs, no source maps), in name order: one size and one hash for all. */
+async function bundleBytes(dir: string): Promise<Buffer> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.mjs')).sort();
+  return Buffer.concat(await Promise.all(files.map((f) => readFile(join(dir, f)))));
+}
 
 async function measure(
   args: BenchArgs,
@@ -69,12 +77,15 @@ async function main(): Promise<number> {
   const tmp = await mkdtemp(join(tmpdir(), 'pgharden-bench-'));
   let handle: LabHandle | undefined;
   try {
-    // A snapshot of the bundle: other people may rebuild dist/ while this runs.
-    const bundle = join(tmp, 'pgharden.mjs');
-    await copyFile(dist, bundle).catch(() => {
+    // A snapshot of the bundle (the bin and its chunks): other people may rebuild dist/ while this runs.
+    const bundle = join(tmp, 'dist', 'pgharden.mjs');
+    await cp(dirname(dist), dirname(bundle), { recursive: true }).catch(() => {
       throw new Error(`bench: ${dist} is missing — run \`npm run bench\` (it builds first)`);
     });
-    const bytes = await readFile(bundle);
+    const bytes = await bundleBytes(dirname(bundle));
+    // The wizard's first frame (issue #6) needs no lab: measured before the lab is brought up or used.
+    log('bench: wizard first frame vs node -e 0 …');
+    const firstFrame = await benchFirstFrame({ runs: args.frameRuns, bin: bundle });
     const rss = await ensureRssSource(log);
     handle = await ensureLab({ replaceBroken: args.replaceBrokenLab, log });
     const lab = handle.lab;
@@ -113,10 +124,12 @@ async function main(): Promise<number> {
     handle = { ...handle, startedByUs: false };
     process.stdout.write(
       args.json
-        ? `${JSON.stringify({ ...result, pki, harden }, null, 2)}\n`
-        : `${formatTable(result)}\n${formatPki(pki)}${formatHarden(harden)}`,
+        ? `${JSON.stringify({ ...result, pki, harden, firstFrame }, null, 2)}\n`
+        : `${formatTable(result)}\n${formatPki(pki)}${formatHarden(harden)}\n${formatFirstFrame(firstFrame)}`,
     );
-    return [result.problems, pki.problems, harden.problems].some((p) => p.length > 0) ? 1 : 0;
+    return [result.problems, pki.problems, harden.problems, firstFrame.problems].some((p) => p.length > 0)
+      ? 1
+      : 0;
   } finally {
     if (handle !== undefined) await releaseLab(handle, args.keepLab, log);
     await rm(tmp, { recursive: true, force: true });

@@ -1,9 +1,14 @@
-// Bundle the CLI into one ESM file: unbundled Ink costs ~0.8 s of module loading (LAB-NOTES).
+// Bundle the CLI with esbuild: unbundled Ink costs ~0.8 s of module loading (LAB-NOTES). One build,
+// code splitting on: dist/pgharden.mjs is the bin (the first-frame painter and little else), every
+// dynamic import() (the CLI, each command, Ink and the screens, the engine) becomes a chunk under
+// dist/chunks/ that is compiled only when it is imported (docs/decisions.md, "First frame"). dist/ is
+// self-contained: no node_modules at run time.
 import { build } from 'esbuild';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import process from 'node:process';
 
-const outfile = 'dist/pgharden.mjs';
+const outdir = 'dist';
+const outfile = `${outdir}/pgharden.mjs`;
 
 /**
  * Ink imports react-devtools-core (statically, from a module it loads only when DEV=true). As an
@@ -22,9 +27,29 @@ const noDevtools = {
     }));
   },
 };
+// Chunk names carry a content hash: without this, chunks of earlier builds would pile up.
+await rm(outdir, { recursive: true, force: true });
+/**
+ * yoga-layout (Ink's layout engine) embeds its wasm as a data: URL and, when a global `fetch` exists,
+ * fetches it: touching `fetch` makes Node 20 load undici (~40 ms of CPU before Ink's first frame, seen
+ * in `node --cpu-prof`). A module-scoped `fetch` shadows the global in that one file, so yoga decodes
+ * the same base64 synchronously instead. Nothing else in the bundle is affected.
+ */
+const yogaWithoutFetch = {
+  name: 'yoga-without-fetch',
+  setup(b) {
+    b.onLoad({ filter: /yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/ }, async (args) => ({
+      contents: `var fetch = undefined;\n${await readFile(args.path, 'utf8')}`,
+      loader: 'js',
+    }));
+  },
+};
 const result = await build({
-  entryPoints: ['bin/pgharden.ts'],
-  outfile,
+  entryPoints: { pgharden: 'bin/pgharden.ts' },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -36,7 +61,8 @@ const result = await build({
   metafile: true,
   // ssh2 loads its optional native addon (cpu-features) in a try/catch; Ink's devtools hook is dev-only.
   external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
-  plugins: [noDevtools],
+  plugins: [noDevtools, yogaWithoutFetch],
+  // Every output file gets this banner (the shebang only matters for the bin; a chunk ignores it).
   banner: {
     js: [
       '#!/usr/bin/env node',

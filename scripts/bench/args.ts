@@ -1,4 +1,4 @@
-// Command line of `npm run bench`: `tsx scripts/bench.ts [--runs N] [--harden-runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]`.
+// Command line of `npm run bench`: `tsx scripts/bench.ts [--runs N] [--harden-runs N] [--frame-runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]`.
 import { parseArgs } from 'node:util';
 
 export interface BenchArgs {
@@ -6,6 +6,8 @@ export interface BenchArgs {
   runs: number;
   /** Runs of the hardening block (default 3, or --runs): each one brings up a fresh lab first. */
   hardenRuns: number;
+  /** Runs of the wizard first-frame block (default 15: a run is well under a second). */
+  frameRuns: number;
   /** Unrecorded runs per variant before measuring (default 1): warms the page cache and sshd. */
   warmup: number;
   /** Print one JSON object instead of the table. */
@@ -16,9 +18,10 @@ export interface BenchArgs {
   replaceBrokenLab: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--runs N] [--harden-runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]
+export const USAGE = `usage: npm run bench -- [--runs N] [--harden-runs N] [--frame-runs N] [--warmup N] [--json] [--keep-lab] [--replace-broken-lab]
   --runs N               measured runs per variant (default 5; hardening: 3)
   --harden-runs N        runs of the hardening block (default: --runs if given, else 3)
+  --frame-runs N         runs of the wizard first-frame block (default 15)
   --warmup N             unrecorded runs per variant first (default 1)
   --json                 print the results as one JSON object
   --keep-lab             keep the streaming lab running if this run had to bring it up
@@ -37,6 +40,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     options: {
       runs: { type: 'string' },
       'harden-runs': { type: 'string' },
+      'frame-runs': { type: 'string' },
       warmup: { type: 'string' },
       json: { type: 'boolean', default: false },
       'keep-lab': { type: 'boolean', default: false },
@@ -53,6 +57,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   return {
     runs: count(values.runs, 'runs', 1, 5),
     hardenRuns: count(values['harden-runs'], 'harden-runs', 1, count(values.runs, 'runs', 1, 3)),
+    frameRuns: count(values['frame-runs'], 'frame-runs', 1, 15),
     warmup: count(values.warmup, 'warmup', 0, 1),
     json: values.json,
     keepLab: values['keep-lab'],

@@ -1,4 +1,6 @@
 // What a command handler may touch of the outside world; bin passes the real ones, tests fakes.
+import type { FirstFrame } from '../screens/first-frame.js';
+
 export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
@@ -6,7 +8,15 @@ export interface CliIo {
   stdinTTY: boolean;
   stdoutTTY: boolean;
   /** The real terminal, for the wizard (bin passes process.stdin/stdout); absent in tests. */
-  terminal?: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } | undefined;
+  terminal?:
+    | {
+        stdin: NodeJS.ReadStream;
+        stdout: NodeJS.WriteStream;
+        stderr: NodeJS.WriteStream;
+        /** The welcome screen bin already painted without Ink (src/screens/first-frame.ts). */
+        firstFrame?: FirstFrame | undefined;
+      }
+    | undefined;
 }
 
 export interface GlobalOptions {

@@ -1,5 +1,6 @@
-// Entry of the interactive wizard (bare `pgharden` in a real terminal). The first frame comes from
-// Ink alone; the engine adapter (ssh2, pg, @peculiar/x509, zod) is imported after it is on screen.
+// Entry of the interactive wizard (bare `pgharden` in a real terminal). The first frame is usually
+// on screen already (painted by bin, src/screens/first-frame.ts); Ink's first render replaces it with
+// the same frame. The engine adapter (ssh2, pg, @peculiar/x509, zod) is imported after it is on screen.
 // Ctrl-C is ours (exitOnCtrlC: false): the wizard asks, then aborts. Raw mode is restored on every
 // way out, exceptions included.
 import { render } from 'ink';
@@ -8,6 +9,7 @@ import { App } from './App.js';
 import { WizardController } from '../wizard/controller.js';
 import type { ExitCode } from '../core/errors.js';
 import type { WizardEngine } from '../wizard/port.js';
+import type { FirstFrame } from './first-frame.js';
 
 export interface WizardIo {
   env: NodeJS.ProcessEnv;
@@ -15,6 +17,8 @@ export interface WizardIo {
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** Painted by bin before Ink loaded: Ink's first render replaces it in one synchronized update. */
+  firstFrame?: FirstFrame | undefined;
 }
 
 function restoreTerminal(stdin: NodeJS.ReadStream): void {
@@ -35,6 +39,7 @@ export async function runWizard(io: WizardIo): Promise<ExitCode> {
   let instance: ReturnType<typeof render> | undefined;
   try {
     const code = await new Promise<ExitCode>((resolve, reject) => {
+      if (io.firstFrame !== undefined) io.stdout.write(io.firstFrame.handOff());
       instance = render(
         <ColorContext.Provider value={io.color}>
           <App controller={controller} onExit={resolve} />
