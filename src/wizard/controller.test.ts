@@ -41,6 +41,11 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
     },
     apply: () => log('apply', { runId: 'r1', journal: '/j' }),
     verify: () => log('verify', 0 as const),
+    runOutputs: (code) =>
+      log(`runOutputs ${code}`, {
+        report: { json: '/state/runs/r1/report.json', md: '/state/runs/r1/report.md' },
+        bundle: code === 0 ? '/state/runs/r1/client-bundle' : undefined,
+      }),
     audit: () => log('audit', { findings: [], exitCode: 0 as const }),
     close: () => log('close', undefined),
     ...over,
@@ -81,7 +86,11 @@ describe('wizard controller', () => {
     await tick();
     await tick();
     expect(c.getState().screen).toBe('done');
-    expect(engine.calls.slice(-3)).toEqual(['apply', 'close', 'verify']);
+    expect(engine.calls.slice(-4)).toEqual(['apply', 'close', 'verify', 'runOutputs 0']);
+    expect(c.getState().apply.files).toEqual({
+      report: { json: '/state/runs/r1/report.json', md: '/state/runs/r1/report.md' },
+      bundle: '/state/runs/r1/client-bundle',
+    });
     c.dispatch({ type: 'finish' });
     await tick();
     expect(c.getState().exitCode).toBe(0);
@@ -110,7 +119,7 @@ describe('wizard controller', () => {
     expect(seen?.reason).toBeInstanceOf(InterruptedError);
     expect(c.getState().apply.status).toBe('interrupted');
     expect(c.getState().exitCode).toBe(130);
-    expect(engine.calls.at(-1)).toBe('close');
+    expect(engine.calls.slice(-2)).toEqual(['runOutputs 130', 'close']); // the report, then out
   });
 
   it('a rolled-back apply stays on screen with exit 4 until the operator finishes', async () => {
@@ -124,10 +133,25 @@ describe('wizard controller', () => {
     expect(c.getState().apply.status).toBe('failed');
     expect(c.getState().error?.message).toMatch(/rolled back/);
     expect(engine.calls).not.toContain('verify');
+    expect(engine.calls).toContain('runOutputs 4');
+    expect(c.getState().apply.files?.bundle).toBeUndefined();
     c.dispatch({ type: 'finish' });
     c.dispatch({ type: 'finish' });
     await tick();
     expect(c.getState().exitCode).toBe(4);
+  });
+
+  it('a report that cannot be written is shown on the Done screen; the run and its exit code stand', async () => {
+    const engine = fakeEngine({ runOutputs: () => Promise.reject(new Error('disk full')) });
+    const c = new WizardController(engine);
+    await toPlan(c);
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'done', error: { message: 'disk full' } });
+    c.dispatch({ type: 'finish' });
+    await tick();
+    expect(c.getState().exitCode).toBe(0);
   });
 
   it('an engine error becomes an error on screen and changes nothing else', async () => {

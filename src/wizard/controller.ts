@@ -155,18 +155,30 @@ export class WizardController {
     } catch (err) {
       const e = toPghardenError(err);
       this.#apply({ type: 'apply:failed', error: errorView(e), exitCode: e.exitCode });
+      await this.#runOutputs(e.exitCode); // the report says what was done and undone
       if (e.exitCode === 130) await this.#exit(130);
       return;
     } finally {
       this.#run = undefined;
     }
-    await this.#verify();
+    await this.#verify(true);
   }
 
-  async #verify(): Promise<void> {
+  async #verify(afterApply = false): Promise<void> {
     await (await this.#engine).close(); // verify makes its own connections
     const code = await this.#operation((e, signal) => e.verify(this.#hooks(), signal));
     this.#apply({ type: 'verify:finished', exitCode: code });
+    if (afterApply) await this.#runOutputs(code); // the Done screen shows the paths when written
+  }
+
+  /** Report and client bundle of the run; a failure to write them is shown, the run stands. */
+  async #runOutputs(exitCode: ExitCode): Promise<void> {
+    try {
+      const files = await (await this.#engine).runOutputs(exitCode);
+      if (files !== undefined) this.#apply({ type: 'run:files', files });
+    } catch (err) {
+      this.#apply({ type: 'failed', error: errorView(err) });
+    }
   }
 
   async #effect(intent: Intent, before: WizardState): Promise<void> {

@@ -249,6 +249,8 @@ export function reduce(s: WizardState, a: Action): WizardState {
         ...go({ ...s, busy: undefined }, 'done'),
         verify: { ...s.verify, status: 'done', exitCode: a.exitCode },
       };
+    case 'run:files':
+      return { ...s, apply: { ...s.apply, files: a.files } };
     case 'audit:finished':
       return {
         ...s,

@@ -126,6 +126,12 @@ export interface VerifyRowView {
   value: string;
 }
 
+/** What a run left in its directory (core/run-outputs.ts). */
+export interface RunFiles {
+  report: { json: string; md: string };
+  bundle?: string | undefined;
+}
+
 export interface HostKeyPrompt {
   id: string;
   info: HostKeyInfo;
@@ -166,6 +172,7 @@ export interface WizardState {
     runId?: string | undefined;
     journal?: string | undefined;
     exitCode?: ExitCode | undefined;
+    files?: RunFiles | undefined;
   };
   verify: { status: Status; rows: VerifyRowView[]; exitCode?: ExitCode | undefined };
   audit: { status: Status; findings: Finding[]; exitCode?: ExitCode | undefined };
@@ -230,6 +237,7 @@ export type Result =
   | { type: 'apply:finished'; runId: string; journal: string }
   | { type: 'apply:failed'; error: ErrorView; exitCode: ExitCode }
   | { type: 'verify:finished'; exitCode: ExitCode }
+  | { type: 'run:files'; files: RunFiles }
   | { type: 'audit:finished'; findings: Finding[]; exitCode: ExitCode }
   | { type: 'exit'; code: ExitCode };
 

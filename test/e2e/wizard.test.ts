@@ -2,11 +2,13 @@
 // keystrokes through the whole first-time hardening of the insecure streaming lab, then checked
 // headless with `pgharden verify`; and Ctrl-C during apply: confirm, roll back, exit 130, terminal
 // restored, cluster as before. Each test starts from a fresh insecure lab and the file leaves one.
-import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/core/journal.js';
+import type { RunReport } from '../../src/core/report.js';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { BIN, checksums, jsonEvents, runCli } from './rig.js';
@@ -119,6 +121,14 @@ function expectCleanScreens(t: Terminal): void {
 /** The wizard's state dir: $HOME/.local/state/pgharden (HOME is the test's). */
 const stateDir = (): string => join(home, '.local', 'state', 'pgharden');
 
+/** psql from the operator machine with a connection string of the bundle; the password by env. */
+function psqlAs(conninfo: string, password: string, query: string): string {
+  return execFileSync('psql', ['-XAtw', '-c', query, conninfo], {
+    env: { PATH: process.env['PATH'] ?? '', PGPASSWORD: password },
+    encoding: 'utf8',
+  }).trim();
+}
+
 const started = (): Record<string, string> =>
   Object.fromEntries(lab.nodes.map((n) => [n.name, sql(n, 'SELECT pg_postmaster_start_time()')]));
 const primary = (): LabNode => primaryOf(lab);
@@ -140,6 +150,12 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
     expect(done).toContain('✓ First-time hardening: done');
     expect(done).toMatch(/verify +\d+ passed, 0 failed/);
     expect(done).toContain('Enter: exit (0)');
+    // The run's report and client bundle, in its directory under the state dir.
+    const final = await t.waitFor(/client bundle/);
+    const [runId = ''] = await readdir(join(stateDir(), 'runs'));
+    const dir = join(stateDir(), 'runs', runId);
+    expect(final.replace(/\n\s*/g, '')).toContain(join(dir, 'report.md'));
+    expect(final.replace(/\n\s*/g, '')).toContain(join(dir, 'client-bundle'));
     t.keys('Enter');
     const end = await ending(t);
     expect(end.code).toBe(0);
@@ -157,6 +173,30 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
     expect(sslStreaming()).toBe('2');
     for (const s of lab.nodes.filter((n) => n.role === 'standby')) {
       expect(sql(s, 'SELECT conninfo FROM pg_stat_wal_receiver')).toMatch(/sslmode=verify-full/);
+    }
+
+    const bundle = join(dir, 'client-bundle');
+    expect((await stat(bundle)).mode & 0o777).toBe(0o700);
+    expect((await readdir(bundle)).sort()).toEqual(['connections.txt', 'root.crt']); // scram: no client keys
+    // Every string of the bundle connects as is (verify-full), the password given the usual way.
+    const lines = (await readFile(join(bundle, 'connections.txt'), 'utf8'))
+      .split('\n')
+      .filter((l) => /^pg\d/.test(l));
+    expect(lines).toHaveLength(lab.nodes.length);
+    for (const line of lines) {
+      const conninfo = line.slice(line.indexOf(': ') + 2);
+      expect(psqlAs(conninfo, app, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).toBe('t');
+    }
+    const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as RunReport;
+    expect(report).toMatchObject({ runId, outcome: 'applied', exitCode: 0, command: 'wizard' });
+    expect(report.verification).toMatchObject({ exitCode: 0, failed: 0 });
+    expect(report.nodes.flatMap((n) => n.steps).filter((st) => st.status === 'failed')).toEqual([]);
+    expect(report.files.length).toBeGreaterThan(0);
+    for (const f of report.files) expect(f.backup).toContain(`.pgharden-${runId}`);
+    for (const name of ['report.json', 'report.md']) {
+      const text = await readFile(join(dir, name), 'utf8');
+      for (const p of Object.values(lab.passwords)) expect(text).not.toContain(p);
+      expect(text).not.toMatch(/PRIVATE KEY/);
     }
   });
 
