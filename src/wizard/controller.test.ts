@@ -23,6 +23,10 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
   return {
     calls,
     findInventories: () => log('findInventories', ['inv.yaml']),
+    interruptedRuns: () =>
+      log('interruptedRuns', [
+        { runId: '20260101T000000Z-abcdef', inventory: '/inv.yaml', nodes: ['pg1'], interrupted: 1 },
+      ]),
     loadInventory: (p) => log(`loadInventory ${p}`, INVENTORY),
     sshConfigHosts: () => log('sshConfigHosts', [{ alias: 'pg1', hostName: '127.0.1.1' }]),
     writeInventory: (i) => log(`writeInventory ${i.path}`, i.path),
@@ -77,6 +81,7 @@ describe('wizard controller', () => {
     const c = new WizardController(engine);
     await c.start();
     expect(c.getState().welcome.inventories).toEqual(['inv.yaml']);
+    expect(c.getState().welcome.runs.map((r) => r.runId)).toEqual(['20260101T000000Z-abcdef']);
     await toPlan(c);
     expect(c.getState().screen).toBe('plan');
     expect(engine.calls).toContain('hostkey accept-once');

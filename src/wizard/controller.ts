@@ -60,11 +60,12 @@ export class WizardController {
     );
   };
 
-  /** After the first frame: look for inventories to offer on the welcome screen. */
+  /** After the first frame: inventories and interrupted runs to offer on the welcome screen. */
   async start(): Promise<void> {
     try {
       const engine = await this.#engine;
-      this.#apply({ type: 'welcome:found', inventories: await engine.findInventories() });
+      const [inventories, runs] = await Promise.all([engine.findInventories(), engine.interruptedRuns()]);
+      this.#apply({ type: 'welcome:found', inventories, runs });
     } catch (err) {
       this.#apply({ type: 'failed', error: errorView(err) });
     }

@@ -13,6 +13,7 @@ import type { NodeOutcome } from '../core/facts.js';
 import { certRoles } from '../core/harden.js';
 import { applyPlanned, closeSessions, planFromPreflight, type PlannedRun } from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
+import { listInterruptedRuns } from '../core/engine/resume.js';
 import { runDir } from '../core/journal.js';
 import { writeRunOutputs } from '../core/run-outputs.js';
 import { scrubSecrets } from '../core/redact.js';
@@ -81,6 +82,16 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         if (/^cluster:/m.test(head) && /^nodes:/m.test(head)) found.push(name);
       }
       return found;
+    },
+
+    async interruptedRuns() {
+      const runs = await listInterruptedRuns(stateDir(env));
+      return runs.map((r) => ({
+        runId: r.runId,
+        inventory: r.meta.inventory,
+        nodes: r.order,
+        interrupted: Object.values(r.nodes).reduce((n, x) => n + x.interrupted.length, 0),
+      }));
     },
 
     async loadInventory(path) {

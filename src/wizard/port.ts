@@ -10,6 +10,7 @@ import type {
   BuildInventoryInput,
   RunFiles,
   CertView,
+  InterruptedRunView,
   InventoryView,
   PreflightDetail,
   SshHostView,
@@ -28,6 +29,8 @@ export type CertSource = { kind: 'generate' } | { kind: 'import'; dir: string };
 export interface WizardEngine {
   /** Inventory files in the working directory, for the welcome screen. */
   findInventories(): Promise<string[]>;
+  /** Runs in the state dir that `pgharden resume` would continue, newest first. */
+  interruptedRuns(): Promise<InterruptedRunView[]>;
   loadInventory(path: string): Promise<InventoryView>;
   sshConfigHosts(): Promise<SshHostView[]>;
   /** Validates and writes a new inventory; returns its path. Refuses to overwrite. */

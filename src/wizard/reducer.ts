@@ -198,7 +198,7 @@ export function reduce(s: WizardState, a: Action): WizardState {
     case 'finish':
       return finish(s);
     case 'welcome:found':
-      return { ...s, welcome: { inventories: a.inventories } };
+      return { ...s, welcome: { inventories: a.inventories, runs: a.runs } };
     case 'busy':
       return { ...s, busy: a.label };
     case 'failed':

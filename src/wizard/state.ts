@@ -132,6 +132,16 @@ export interface RunFiles {
   bundle?: string | undefined;
 }
 
+/** A run `pgharden resume` would continue: neither done nor rolled back (core listInterruptedRuns). */
+export interface InterruptedRunView {
+  runId: string;
+  inventory?: string | undefined;
+  /** Nodes the run touched. */
+  nodes: string[];
+  /** Steps that began and did not finish: undone first on resume. */
+  interrupted: number;
+}
+
 export interface HostKeyPrompt {
   id: string;
   info: HostKeyInfo;
@@ -152,7 +162,7 @@ export interface WizardState {
   quitConfirm: boolean;
   /** Set once: the app unmounts and exits with it. */
   exitCode?: ExitCode | undefined;
-  welcome: { inventories: string[] };
+  welcome: { inventories: string[]; runs: InterruptedRunView[] };
   inventory: { view?: InventoryView | undefined; sshHosts?: SshHostView[] | undefined };
   preflight: {
     rows: PreflightRow[];
@@ -186,7 +196,7 @@ export function initialState(): WizardState {
     history: [],
     help: false,
     quitConfirm: false,
-    welcome: { inventories: [] },
+    welcome: { inventories: [], runs: [] },
     inventory: {},
     preflight: { rows: [], details: [], findings: [], status: 'idle' },
     certs: { items: [] },
@@ -223,7 +233,7 @@ export type Intent =
 
 /** What the effects layer reports back. */
 export type Result =
-  | { type: 'welcome:found'; inventories: string[] }
+  | { type: 'welcome:found'; inventories: string[]; runs: InterruptedRunView[] }
   | { type: 'busy'; label: string | undefined }
   | { type: 'failed'; error: ErrorView }
   | { type: 'inventory:loaded'; view: InventoryView }
