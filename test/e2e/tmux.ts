@@ -2,7 +2,7 @@
 // told), driven by keystrokes and read back with capture-pane, as an operator would use it. Each
 // terminal has its own tmux server (private socket), so nothing touches the operator's tmux.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 
 export interface TerminalOptions {
   /** Shell command line run in the pane (by /bin/sh). */
@@ -124,9 +124,12 @@ export class Terminal {
     }
   }
 
+  /** Ends the server and its pane, and removes the socket file tmux leaves behind. */
   kill(): void {
     try {
+      const socketPath = this.#tmux(['display-message', '-p', '#{socket_path}']).trim();
       this.#tmux(['kill-server']);
+      if (socketPath !== '') rmSync(socketPath, { force: true });
     } catch {
       // already gone
     }
