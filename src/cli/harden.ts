@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
-import { InterruptedError, UsageError, type ExitCode } from '../core/errors.js';
+import { InterruptedError, toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
 import { changedSince, type HardenRequest, type PlanDocument } from '../core/harden.js';
 import {
   applyPlanned,
@@ -16,6 +16,7 @@ import {
 import { loadInventory } from '../core/inventory.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { expandHome, stateDir } from '../core/paths.js';
+import { writeRunOutputs } from '../core/run-outputs.js';
 import type { RunResult } from '../core/runner.js';
 import { detectMode } from '../core/terminal.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -292,12 +293,29 @@ export async function runConfirmed(
     secretsFile?: string | undefined;
   }>,
 ): Promise<ExitCode> {
+  const dir = stateDir(io.env, global.stateDir);
   const { result, journalPath, secretsFile } = await run({
     ...p,
-    stateDir: stateDir(io.env, global.stateDir),
+    stateDir: dir,
     onReconnected: (s) => frame.reconnected.push(s),
     bus: frame.bus,
     signal: frame.signal,
+  });
+  // The run is applied whatever happens here: a report that cannot be written is a warning.
+  const outputs = await writeRunOutputs({
+    stateDir: dir,
+    runId: result.runId,
+    command,
+    exitCode: 0,
+    plan: p.plan,
+    inventory: p.inventory,
+    inventoryPath: p.inventoryPath,
+    pkiDir: p.pkiDir,
+    secrets: [...p.run.secrets, ...envSecretValues(io.env)],
+  }).catch((err: unknown) => {
+    const e = toPghardenError(err);
+    io.stderr.write(`${frame.style('yellow', '!')} no report: ${e.message}\n`);
+    return undefined;
   });
   frame.json?.summary({
     command,
@@ -306,6 +324,7 @@ export async function runConfirmed(
     nodes: result.nodes,
     journal: journalPath,
     ...(secretsFile === undefined ? {} : { secretsFile }),
+    ...(outputs === undefined ? {} : { report: outputs.report, clientBundle: outputs.bundle ?? null }),
   });
   if (!frame.json) {
     const what = command === 'apply' ? 'applied' : 'resumed and finished';
@@ -314,8 +333,12 @@ export async function runConfirmed(
         `${frame.style('yellow', '!')} passwords were generated for roles that had none; they are in ${secretsFile} (0600)\n`,
       );
     }
+    const files =
+      outputs === undefined
+        ? ''
+        : `  report ${outputs.report.md}${outputs.bundle ? `\n  client bundle ${outputs.bundle}` : ''}\n`;
     io.stderr.write(
-      `${frame.style('green', '✓')} ${what}; run ${result.runId}, journal ${journalPath}\n  → next: pgharden verify -i ${p.inventoryPath}\n`,
+      `${frame.style('green', '✓')} ${what}; run ${result.runId}, journal ${journalPath}\n${files}  → next: pgharden verify -i ${p.inventoryPath}\n`,
     );
   }
   return 0;

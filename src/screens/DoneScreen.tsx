@@ -37,6 +37,8 @@ export function DoneScreen({ state, dispatch, active }: ScreenProps) {
     ['inventory', state.inventory.view?.path],
     ['run', state.apply.runId],
     ['journal', state.apply.journal],
+    ['report', state.apply.files?.report.md],
+    ['client bundle', state.apply.files?.bundle],
     ['certificates', state.certs.dir],
     [
       'verify',
@@ -55,21 +57,21 @@ export function DoneScreen({ state, dispatch, active }: ScreenProps) {
           ? 'findings of high severity or worse'
           : (MEANING[code] ?? `exit ${code}`)}
       </Text>
-      {lines
+      {[
+        ...lines,
+        ['headless', state.inventory.view ? `pgharden verify -i ${state.inventory.view.path}` : undefined],
+      ]
         .filter((l): l is [string, string] => l[1] !== undefined)
         .map(([k, value]) => (
-          <Text key={k} wrap="truncate-end">
-            {'  '}
-            <Tone tone="dim">{k.padEnd(14)}</Tone>
-            {value}
-          </Text>
+          // Label column, then the value: a long path wraps under itself instead of being cut (the
+          // operator copies it).
+          <Box key={k}>
+            <Box width={16} flexShrink={0} paddingLeft={2}>
+              <Tone tone="dim">{k}</Tone>
+            </Box>
+            <Text wrap="wrap">{value}</Text>
+          </Box>
         ))}
-      {state.inventory.view ? (
-        <Text wrap="truncate-end">
-          {'  '}
-          <Tone tone="dim">{'again, headless'.padEnd(14)}</Tone>pgharden verify -i {state.inventory.view.path}
-        </Text>
-      ) : null}
       <Tone tone="dim">Enter: exit ({code})</Tone>
     </Box>
   );

@@ -7,7 +7,7 @@ afterEach(cleanup);
 
 const atInventory = () => ({
   ...stateAfter([{ type: 'job:choose', job: 'harden' }]),
-  welcome: { inventories: ['prod.yaml'] },
+  welcome: { inventories: ['prod.yaml'], runs: [] },
 });
 
 describe('InventoryScreen', () => {

@@ -78,6 +78,24 @@ describe('PreflightScreen', () => {
     expect(w.frame()).toContain('cannot plan without every node: pg2');
   });
 
+  it('a facts line wider than the terminal is truncated, never the mark and the gap after it', async () => {
+    const w = await renderWizard(stateAfter(TO_PREFLIGHT));
+    await w.push(
+      { type: 'engine', event: { type: 'preflight:done', node: 'pg1', ms: 40, summary: 'PG 15.8' } },
+      {
+        type: 'preflight:finished',
+        details: [{ ...DETAIL, replication: `2 standby(s), 0 over TLS; ${'x'.repeat(120)}` }],
+        findings: [],
+      },
+    );
+    const row = w
+      .frame()
+      .split('\n')
+      .find((l) => l.includes('127.0.1.1 PG'));
+    expect(row).toMatch(/^✓ pg1 127\.0\.1\.1 PG 15\.8/);
+    expect(row).toMatch(/…$/);
+  });
+
   it('Enter goes on to authentication when every node answered; Esc goes back', async () => {
     const w = await renderWizard(stateAfter(TO_PREFLIGHT));
     await w.press(KEY.enter); // ignored while running

@@ -51,7 +51,10 @@ export function PreflightTable({ rows, details }: { rows: PreflightRow[]; detail
         return (
           <Box key={row.node} flexDirection="column">
             <Box gap={1}>
-              <RowMark row={row} />
+              {/* Not shrinkable: a long facts line would otherwise squeeze the mark and eat the gap. */}
+              <Box flexShrink={0}>
+                <RowMark row={row} />
+              </Box>
               <Text wrap="truncate-end">
                 <Tone tone="title">{row.node}</Tone> {row.host ?? ''}{' '}
                 {row.status === 'failed' ? (

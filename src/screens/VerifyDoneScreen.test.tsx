@@ -45,6 +45,24 @@ describe('VerifyScreen and DoneScreen', () => {
     expect(w.intents).toEqual([{ type: 'finish' }]);
   });
 
+  it('done: the report and client bundle paths, whole, a long one wrapped under its own column', async () => {
+    const long = `/home/operator/.local/state/pgharden/runs/20260101T000000Z-abc${'/x'.repeat(40)}`;
+    const w = await renderWizard(atVerify());
+    await w.push(
+      { type: 'verify:finished', exitCode: 0 },
+      {
+        type: 'run:files',
+        files: { report: { json: '/s/report.json', md: '/s/report.md' }, bundle: `${long}/client-bundle` },
+      },
+    );
+    const f = w.frame();
+    expect(f).toContain('  report        /s/report.md');
+    const at = f.split('\n').findIndex((l) => l.startsWith('  client bundle '));
+    const rows = f.split('\n').slice(at, at + 2);
+    expect(rows[1]).toMatch(/^ {16}\S/); // the rest of the path, under the value column
+    expect(rows.map((r) => r.slice(16)).join('')).toBe(`${long}/client-bundle`);
+  });
+
   it('a failed verification says so and exits 3', async () => {
     const w = await renderWizard(atVerify());
     await w.push({ type: 'verify:finished', exitCode: 3 });

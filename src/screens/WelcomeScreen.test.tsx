@@ -7,13 +7,29 @@ afterEach(cleanup);
 
 describe('WelcomeScreen', () => {
   it('lists the four jobs, marks those the engine cannot run, and says what it found', async () => {
-    const w = await renderWizard({ ...initialState(), welcome: { inventories: ['prod.yaml'] } });
+    const w = await renderWizard({ ...initialState(), welcome: { inventories: ['prod.yaml'], runs: [] } });
     const f = w.frame();
     expect(f).toContain('❯ First-time hardening');
     expect(f).toContain('Upgrade pg_auto_failover to SSL — coming in a later version');
     expect(f).toContain('Certificate re-issue / rotation — coming in a later version');
     expect(f).toContain('Audit (read-only)');
     expect(f).toContain('Inventory here: prod.yaml');
+  });
+
+  it('offers an interrupted run with the commands that continue or undo it', async () => {
+    const w = await renderWizard({
+      ...initialState(),
+      welcome: {
+        inventories: [],
+        runs: [
+          { runId: '20260101T000000Z-abcdef', inventory: '/inv.yaml', nodes: ['pg1', 'pg2'], interrupted: 1 },
+        ],
+      },
+    });
+    const f = w.frame();
+    expect(f).toContain('! Interrupted run 20260101T000000Z-abcdef on pg1, pg2 · 1 step(s) cut off');
+    expect(f).toContain('  continue: pgharden resume 20260101T000000Z-abcdef');
+    expect(f).toContain('  undo:     pgharden rollback 20260101T000000Z-abcdef');
   });
 
   it('a later job explains itself and stays; Enter on hardening goes to the inventory', async () => {

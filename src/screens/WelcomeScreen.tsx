@@ -33,6 +33,19 @@ export function WelcomeScreen({ state, dispatch, active }: ScreenProps) {
         })}
         onChoose={(job) => dispatch({ type: 'job:choose', job })}
       />
+      {state.welcome.runs.slice(0, 2).map((r) => (
+        <Box key={r.runId} flexDirection="column">
+          <Text wrap="truncate-end">
+            <Tone tone="warn">! Interrupted run {r.runId}</Tone> on {r.nodes.join(', ') || 'no node yet'}
+            {r.interrupted > 0 ? ` · ${r.interrupted} step(s) cut off` : ''}
+          </Text>
+          <Tone tone="dim">{`  continue: pgharden resume ${r.runId}`}</Tone>
+          <Tone tone="dim">{`  undo:     pgharden rollback ${r.runId}`}</Tone>
+        </Box>
+      ))}
+      {state.welcome.runs.length > 2 ? (
+        <Tone tone="dim">… and {state.welcome.runs.length - 2} more interrupted run(s)</Tone>
+      ) : null}
       <Text wrap="truncate-end">
         <Tone tone="dim">
           {found.length > 0 ? `Inventory here: ${found.join(', ')}` : 'No inventory in this directory yet.'}

@@ -23,6 +23,10 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
   return {
     calls,
     findInventories: () => log('findInventories', ['inv.yaml']),
+    interruptedRuns: () =>
+      log('interruptedRuns', [
+        { runId: '20260101T000000Z-abcdef', inventory: '/inv.yaml', nodes: ['pg1'], interrupted: 1 },
+      ]),
     loadInventory: (p) => log(`loadInventory ${p}`, INVENTORY),
     sshConfigHosts: () => log('sshConfigHosts', [{ alias: 'pg1', hostName: '127.0.1.1' }]),
     writeInventory: (i) => log(`writeInventory ${i.path}`, i.path),
@@ -41,6 +45,11 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
     },
     apply: () => log('apply', { runId: 'r1', journal: '/j' }),
     verify: () => log('verify', 0 as const),
+    runOutputs: (code) =>
+      log(`runOutputs ${code}`, {
+        report: { json: '/state/runs/r1/report.json', md: '/state/runs/r1/report.md' },
+        bundle: code === 0 ? '/state/runs/r1/client-bundle' : undefined,
+      }),
     audit: () => log('audit', { findings: [], exitCode: 0 as const }),
     close: () => log('close', undefined),
     ...over,
@@ -72,6 +81,7 @@ describe('wizard controller', () => {
     const c = new WizardController(engine);
     await c.start();
     expect(c.getState().welcome.inventories).toEqual(['inv.yaml']);
+    expect(c.getState().welcome.runs.map((r) => r.runId)).toEqual(['20260101T000000Z-abcdef']);
     await toPlan(c);
     expect(c.getState().screen).toBe('plan');
     expect(engine.calls).toContain('hostkey accept-once');
@@ -81,7 +91,11 @@ describe('wizard controller', () => {
     await tick();
     await tick();
     expect(c.getState().screen).toBe('done');
-    expect(engine.calls.slice(-3)).toEqual(['apply', 'close', 'verify']);
+    expect(engine.calls.slice(-4)).toEqual(['apply', 'close', 'verify', 'runOutputs 0']);
+    expect(c.getState().apply.files).toEqual({
+      report: { json: '/state/runs/r1/report.json', md: '/state/runs/r1/report.md' },
+      bundle: '/state/runs/r1/client-bundle',
+    });
     c.dispatch({ type: 'finish' });
     await tick();
     expect(c.getState().exitCode).toBe(0);
@@ -110,7 +124,7 @@ describe('wizard controller', () => {
     expect(seen?.reason).toBeInstanceOf(InterruptedError);
     expect(c.getState().apply.status).toBe('interrupted');
     expect(c.getState().exitCode).toBe(130);
-    expect(engine.calls.at(-1)).toBe('close');
+    expect(engine.calls.slice(-2)).toEqual(['runOutputs 130', 'close']); // the report, then out
   });
 
   it('a rolled-back apply stays on screen with exit 4 until the operator finishes', async () => {
@@ -124,10 +138,25 @@ describe('wizard controller', () => {
     expect(c.getState().apply.status).toBe('failed');
     expect(c.getState().error?.message).toMatch(/rolled back/);
     expect(engine.calls).not.toContain('verify');
+    expect(engine.calls).toContain('runOutputs 4');
+    expect(c.getState().apply.files?.bundle).toBeUndefined();
     c.dispatch({ type: 'finish' });
     c.dispatch({ type: 'finish' });
     await tick();
     expect(c.getState().exitCode).toBe(4);
+  });
+
+  it('a report that cannot be written is shown on the Done screen; the run and its exit code stand', async () => {
+    const engine = fakeEngine({ runOutputs: () => Promise.reject(new Error('disk full')) });
+    const c = new WizardController(engine);
+    await toPlan(c);
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'done', error: { message: 'disk full' } });
+    c.dispatch({ type: 'finish' });
+    await tick();
+    expect(c.getState().exitCode).toBe(0);
   });
 
   it('an engine error becomes an error on screen and changes nothing else', async () => {

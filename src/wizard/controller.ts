@@ -1,6 +1,7 @@
 // The wizard's store and effects layer. Screens dispatch intents; the reducer updates the state;
 // then the effect of the intent (if any) calls the engine and feeds its events and results back as
 // actions. No React here: a hook under src/screens subscribes to it.
+import { setMaxListeners } from 'node:events';
 import { InterruptedError, toPghardenError, type ExitCode } from '../core/errors.js';
 import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
 import type { EngineHooks, WizardEngine } from './port.js';
@@ -10,6 +11,17 @@ import { initialState, type Action, type ErrorView, type Intent, type WizardStat
 export function errorView(err: unknown): ErrorView {
   const e = toPghardenError(err);
   return { code: e.code, message: e.message, hint: e.hint };
+}
+
+/**
+ * An operation's controller. Its one signal is shared by every remote command (all nodes side by
+ * side), so more than Node's default 10 abort listeners is normal; the warning would be printed on
+ * the wizard's terminal, through Ink's frame (as the headless commands' runSignal avoids on stderr).
+ */
+function operationController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(1000, c.signal);
+  return c;
 }
 
 export class WizardController {
@@ -48,11 +60,12 @@ export class WizardController {
     );
   };
 
-  /** After the first frame: look for inventories to offer on the welcome screen. */
+  /** After the first frame: inventories and interrupted runs to offer on the welcome screen. */
   async start(): Promise<void> {
     try {
       const engine = await this.#engine;
-      this.#apply({ type: 'welcome:found', inventories: await engine.findInventories() });
+      const [inventories, runs] = await Promise.all([engine.findInventories(), engine.interruptedRuns()]);
+      this.#apply({ type: 'welcome:found', inventories, runs });
     } catch (err) {
       this.#apply({ type: 'failed', error: errorView(err) });
     }
@@ -108,7 +121,7 @@ export class WizardController {
 
   async #operation<T>(work: (engine: WizardEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
     const engine = await this.#engine;
-    const op = new AbortController();
+    const op = operationController();
     this.#op = op;
     try {
       return await work(engine, op.signal);
@@ -135,7 +148,7 @@ export class WizardController {
 
   async #applyAndVerify(): Promise<void> {
     const engine = await this.#engine;
-    const run = new AbortController();
+    const run = operationController();
     this.#run = run;
     try {
       const r = await engine.apply(this.#hooks(), run.signal);
@@ -143,18 +156,30 @@ export class WizardController {
     } catch (err) {
       const e = toPghardenError(err);
       this.#apply({ type: 'apply:failed', error: errorView(e), exitCode: e.exitCode });
+      await this.#runOutputs(e.exitCode); // the report says what was done and undone
       if (e.exitCode === 130) await this.#exit(130);
       return;
     } finally {
       this.#run = undefined;
     }
-    await this.#verify();
+    await this.#verify(true);
   }
 
-  async #verify(): Promise<void> {
+  async #verify(afterApply = false): Promise<void> {
     await (await this.#engine).close(); // verify makes its own connections
     const code = await this.#operation((e, signal) => e.verify(this.#hooks(), signal));
     this.#apply({ type: 'verify:finished', exitCode: code });
+    if (afterApply) await this.#runOutputs(code); // the Done screen shows the paths when written
+  }
+
+  /** Report and client bundle of the run; a failure to write them is shown, the run stands. */
+  async #runOutputs(exitCode: ExitCode): Promise<void> {
+    try {
+      const files = await (await this.#engine).runOutputs(exitCode);
+      if (files !== undefined) this.#apply({ type: 'run:files', files });
+    } catch (err) {
+      this.#apply({ type: 'failed', error: errorView(err) });
+    }
   }
 
   async #effect(intent: Intent, before: WizardState): Promise<void> {

@@ -2,6 +2,7 @@
 // preflightAll, planFromPreflight, applyPlanned, runVerify, runAudit, issueToDir), holding what must
 // not go into view state — sessions, the prepared run, passwords. Loaded with import() after the
 // first frame: it pulls in ssh2, pg, @peculiar/x509 and zod.
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditNode, sortFindings } from '../core/audit.js';
@@ -12,6 +13,9 @@ import type { NodeOutcome } from '../core/facts.js';
 import { certRoles } from '../core/harden.js';
 import { applyPlanned, closeSessions, planFromPreflight, type PlannedRun } from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
+import { listInterruptedRuns } from '../core/engine/resume.js';
+import { runDir } from '../core/journal.js';
+import { writeRunOutputs } from '../core/run-outputs.js';
 import { scrubSecrets } from '../core/redact.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { defaultSshConfig, expandHome, stateDir } from '../core/paths.js';
@@ -19,6 +23,7 @@ import { issueToDir, planLeaves, type FileStatus } from '../pki/index.js';
 import { listSshConfigHosts } from '../remote/ssh-config.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode } from '../steps/context.js';
+import type { VerifyRow } from '../verify/evaluate.js';
 import { runVerify } from '../verify/run.js';
 import { inventoryPkiDir } from '../cli/certs-issue.js';
 import { buildInventory, writeInventoryFile } from '../cli/init.js';
@@ -39,6 +44,10 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
   let reconnected: RemoteSession[] = [];
   let certs: { source: CertSource; dir: string } | undefined;
   let planned: PlannedRun | undefined;
+  /** The run apply began (its journal may exist even when it failed), for its report. */
+  let started: { run: PlannedRun; pkiDir: string } | undefined;
+  /** What the last verify saw, secrets scrubbed: the report lists it. */
+  let verified: { exitCode: ExitCode; rows: VerifyRow[] } | undefined;
 
   const inventory = (): Inventory => {
     if (loaded === undefined) throw notYet('load an inventory');
@@ -73,6 +82,16 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         if (/^cluster:/m.test(head) && /^nodes:/m.test(head)) found.push(name);
       }
       return found;
+    },
+
+    async interruptedRuns() {
+      const runs = await listInterruptedRuns(stateDir(env));
+      return runs.map((r) => ({
+        runId: r.runId,
+        inventory: r.meta.inventory,
+        nodes: r.order,
+        interrupted: Object.values(r.nodes).reduce((n, x) => n + x.interrupted.length, 0),
+      }));
     },
 
     async loadInventory(path) {
@@ -159,6 +178,8 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     async apply(hooks, signal) {
       if (planned === undefined || loaded === undefined) throw notYet('review and confirm the plan');
       if (certs === undefined) throw notYet('choose certificates');
+      started = { run: planned, pkiDir: certs.dir };
+      verified = undefined;
       const { result, journalPath } = await applyPlanned({
         ...planned,
         inventory: loaded.inventory,
@@ -182,7 +203,31 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         secrets: passwords === undefined ? undefined : new Map(passwords),
         signal,
       });
+      verified = {
+        exitCode: r.exitCode,
+        rows: r.rows.map((row) => ({ ...row, value: scrubSecrets(row.value, secrets()) })),
+      };
       return r.exitCode;
+    },
+
+    async runOutputs(exitCode) {
+      if (started === undefined || loaded === undefined) return undefined;
+      const { run, pkiDir } = started;
+      const dir = stateDir(env);
+      // No journal: the run stopped before it began (the run lock was held, say); nothing to report.
+      if (!existsSync(join(runDir(dir, run.runId), 'journal.jsonl'))) return undefined;
+      return writeRunOutputs({
+        stateDir: dir,
+        runId: run.runId,
+        command: 'wizard',
+        exitCode,
+        plan: run.plan,
+        inventory: loaded.inventory,
+        inventoryPath: loaded.path,
+        pkiDir,
+        secrets: secrets(),
+        verify: verified,
+      });
     },
 
     async audit(hooks, signal) {

@@ -6,7 +6,15 @@ import type { EngineEvent, Finding } from '../core/events.js';
 import type { PlanDocument } from '../core/harden.js';
 import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
 import type { AuthMode } from '../steps/context.js';
-import type { BuildInventoryInput, CertView, InventoryView, PreflightDetail, SshHostView } from './state.js';
+import type {
+  BuildInventoryInput,
+  RunFiles,
+  CertView,
+  InterruptedRunView,
+  InventoryView,
+  PreflightDetail,
+  SshHostView,
+} from './state.js';
 
 export interface EngineHooks {
   emit: (event: EngineEvent) => void;
@@ -21,6 +29,8 @@ export type CertSource = { kind: 'generate' } | { kind: 'import'; dir: string };
 export interface WizardEngine {
   /** Inventory files in the working directory, for the welcome screen. */
   findInventories(): Promise<string[]>;
+  /** Runs in the state dir that `pgharden resume` would continue, newest first. */
+  interruptedRuns(): Promise<InterruptedRunView[]>;
   loadInventory(path: string): Promise<InventoryView>;
   sshConfigHosts(): Promise<SshHostView[]>;
   /** Validates and writes a new inventory; returns its path. Refuses to overwrite. */
@@ -35,6 +45,11 @@ export interface WizardEngine {
   /** Only after the plan was shown and confirmed. */
   apply(hooks: EngineHooks, signal: AbortSignal): Promise<{ runId: string; journal: string }>;
   verify(hooks: EngineHooks, signal: AbortSignal): Promise<ExitCode>;
+  /**
+   * After an apply (finished or not): the run's report and, when it was applied, the client bundle,
+   * in the run's directory. Undefined when no run began.
+   */
+  runOutputs(exitCode: ExitCode): Promise<RunFiles | undefined>;
   audit(hooks: EngineHooks, signal: AbortSignal): Promise<{ findings: Finding[]; exitCode: ExitCode }>;
   /** Close every SSH session; safe to call twice. */
   close(): Promise<void>;

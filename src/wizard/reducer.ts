@@ -198,7 +198,7 @@ export function reduce(s: WizardState, a: Action): WizardState {
     case 'finish':
       return finish(s);
     case 'welcome:found':
-      return { ...s, welcome: { inventories: a.inventories } };
+      return { ...s, welcome: { inventories: a.inventories, runs: a.runs } };
     case 'busy':
       return { ...s, busy: a.label };
     case 'failed':
@@ -249,6 +249,8 @@ export function reduce(s: WizardState, a: Action): WizardState {
         ...go({ ...s, busy: undefined }, 'done'),
         verify: { ...s.verify, status: 'done', exitCode: a.exitCode },
       };
+    case 'run:files':
+      return { ...s, apply: { ...s.apply, files: a.files } };
     case 'audit:finished':
       return {
         ...s,

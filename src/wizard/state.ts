@@ -126,6 +126,22 @@ export interface VerifyRowView {
   value: string;
 }
 
+/** What a run left in its directory (core/run-outputs.ts). */
+export interface RunFiles {
+  report: { json: string; md: string };
+  bundle?: string | undefined;
+}
+
+/** A run `pgharden resume` would continue: neither done nor rolled back (core listInterruptedRuns). */
+export interface InterruptedRunView {
+  runId: string;
+  inventory?: string | undefined;
+  /** Nodes the run touched. */
+  nodes: string[];
+  /** Steps that began and did not finish: undone first on resume. */
+  interrupted: number;
+}
+
 export interface HostKeyPrompt {
   id: string;
   info: HostKeyInfo;
@@ -146,7 +162,7 @@ export interface WizardState {
   quitConfirm: boolean;
   /** Set once: the app unmounts and exits with it. */
   exitCode?: ExitCode | undefined;
-  welcome: { inventories: string[] };
+  welcome: { inventories: string[]; runs: InterruptedRunView[] };
   inventory: { view?: InventoryView | undefined; sshHosts?: SshHostView[] | undefined };
   preflight: {
     rows: PreflightRow[];
@@ -166,6 +182,7 @@ export interface WizardState {
     runId?: string | undefined;
     journal?: string | undefined;
     exitCode?: ExitCode | undefined;
+    files?: RunFiles | undefined;
   };
   verify: { status: Status; rows: VerifyRowView[]; exitCode?: ExitCode | undefined };
   audit: { status: Status; findings: Finding[]; exitCode?: ExitCode | undefined };
@@ -179,7 +196,7 @@ export function initialState(): WizardState {
     history: [],
     help: false,
     quitConfirm: false,
-    welcome: { inventories: [] },
+    welcome: { inventories: [], runs: [] },
     inventory: {},
     preflight: { rows: [], details: [], findings: [], status: 'idle' },
     certs: { items: [] },
@@ -216,7 +233,7 @@ export type Intent =
 
 /** What the effects layer reports back. */
 export type Result =
-  | { type: 'welcome:found'; inventories: string[] }
+  | { type: 'welcome:found'; inventories: string[]; runs: InterruptedRunView[] }
   | { type: 'busy'; label: string | undefined }
   | { type: 'failed'; error: ErrorView }
   | { type: 'inventory:loaded'; view: InventoryView }
@@ -230,6 +247,7 @@ export type Result =
   | { type: 'apply:finished'; runId: string; journal: string }
   | { type: 'apply:failed'; error: ErrorView; exitCode: ExitCode }
   | { type: 'verify:finished'; exitCode: ExitCode }
+  | { type: 'run:files'; files: RunFiles }
   | { type: 'audit:finished'; findings: Finding[]; exitCode: ExitCode }
   | { type: 'exit'; code: ExitCode };
 

@@ -64,7 +64,19 @@ describe('pgharden apply on the insecure streaming lab', () => {
       expect(run.stderr, run.stderr).toBe('');
       expect(events.at(-1)).toMatchObject({ type: 'summary', command: 'apply', exitCode: 0 });
       expect(run.code).toBe(0);
-      const text = run.stdout + run.stderr;
+      // The run's report and client bundle, named in the summary (SPEC §10).
+      const { report, clientBundle } = events.at(-1) as {
+        report?: { json: string; md: string };
+        clientBundle?: string;
+      };
+      expect(clientBundle).toMatch(/\/client-bundle$/);
+      const reportText =
+        (await readFile(report?.json ?? '', 'utf8')) + (await readFile(report?.md ?? '', 'utf8'));
+      expect(JSON.parse(await readFile(report?.json ?? '', 'utf8'))).toMatchObject({
+        outcome: 'applied',
+        auth,
+      });
+      const text = run.stdout + run.stderr + reportText;
       for (const p of Object.values(lab.passwords)) expect(text).not.toContain(p);
       expect(text).not.toMatch(/PRIVATE KEY/);
 

@@ -85,7 +85,8 @@ async function applyKilledMidPhase2(inv: string): Promise<string> {
   const deadline = Date.now() + 60_000;
   while (!killed && child.exitCode === null && Date.now() < deadline) {
     runId = (await readdir(join(state, 'runs')).catch(() => []))[0];
-    const records = runId === undefined ? [] : await journal(runId);
+    // The run directory appears a moment before its journal file: not there yet = nothing yet.
+    const records = runId === undefined ? [] : await journal(runId).catch(() => []);
     if (
       records.some(
         (r) => r.type === 'step:apply' && names.has(r.node ?? '') && r.step === 'tls.replication-tls',

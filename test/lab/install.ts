@@ -15,6 +15,8 @@ export const LAB_PACKAGES = [
   'nmap',
   'iproute2',
   'openssl',
+  // The wizard's real-terminal e2e test (test/e2e/wizard.test.ts) drives it in a tmux pane.
+  'tmux',
 ] as const;
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';

@@ -1,5 +1,5 @@
 // Journal → resume state, and resumeRun over in-memory steps (engine/test-support.ts): no SSH.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,14 @@ import type { PlanDocument } from '../harden.js';
 import { Journal, newRunId, type JournalInput, type JournalRecord } from '../journal.js';
 import type { NodePlan } from '../runner.js';
 import type { Step } from '../step.js';
-import { assertSameSchedule, readResumeState, remainingPlan, resumeRun, resumeStateOf } from './resume.js';
+import {
+  assertSameSchedule,
+  listInterruptedRuns,
+  readResumeState,
+  remainingPlan,
+  resumeRun,
+  resumeStateOf,
+} from './resume.js';
 import { fakeSession, fakeStep, type Fake } from './test-support.js';
 
 let dir: string;
@@ -306,5 +313,27 @@ describe('resumeRun', () => {
     const before = lines().length;
     await expect(resume([step('a.one')])).rejects.toMatchObject({ code: 'resume.plan-changed' });
     expect(lines()).toHaveLength(before);
+  });
+});
+
+describe('listInterruptedRuns', () => {
+  it('offers the runs resume would continue, newest first; finished, rolled-back and stray dirs are left out', async () => {
+    const write = async (id: string, records: JournalInput[]): Promise<void> => {
+      const j = await Journal.open(dir, id);
+      for (const r of records) await j.write(r);
+      await j.close();
+    };
+    const meta: JournalInput = { type: 'run:meta', inventory: '/inv.yaml', auth: 'scram', certs: 'generate' };
+    await write('20260101T000000Z-aaaaaa', [meta, ...doneStep('pg1', 'a')]);
+    await write('20260102T000000Z-bbbbbb', [meta, ...doneStep('pg1', 'a'), { type: 'run:done' }]);
+    await write('20260103T000000Z-cccccc', [meta, ...doneStep('pg1', 'a'), { type: 'rollback:done' }]);
+    await write('20260104T000000Z-dddddd', [meta, { type: 'step:begin', node: 'pg2', step: 'b' }]);
+    mkdirSync(join(dir, 'runs', 'not-a-run'));
+    mkdirSync(join(dir, 'runs', '20260105T000000Z-eeeeee')); // no journal
+    const runs = await listInterruptedRuns(dir);
+    expect(runs.map((r) => r.runId)).toEqual(['20260104T000000Z-dddddd', '20260101T000000Z-aaaaaa']);
+    expect(runs[0]?.meta.inventory).toBe('/inv.yaml');
+    expect(runs[0]?.nodes['pg2']?.interrupted.map((s) => s.id)).toEqual(['b']);
+    expect(await listInterruptedRuns(join(dir, 'nowhere'))).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
 // whose own rollback failed, under the same run id and journal. What the journal records as done
 // stays done (with its backups, so a failure now rolls the whole run back); a step that began and
 // did not finish is first undone exactly as rollback would, then runs again from check().
-import { FailedError, UsageError } from '../errors.js';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FailedError, PghardenError, UsageError } from '../errors.js';
 import type { PlanDocument } from '../harden.js';
 import { readJournal, type RunState } from '../journal.js';
 import {
@@ -110,6 +112,24 @@ function skippedSteps(records: RunState['records'], node: string): string[] {
 
 export async function readResumeState(stateDir: string, runId: string): Promise<ResumeState> {
   return resumeStateOf(await readJournal(stateDir, runId));
+}
+
+/**
+ * Runs under `<stateDir>/runs` that `resume` would continue (neither done nor rolled back), newest
+ * first: what the wizard's welcome screen offers. Directories that are not runs, or whose journal
+ * is missing or finished, are left out.
+ */
+export async function listInterruptedRuns(stateDir: string): Promise<ResumeState[]> {
+  const ids = await readdir(join(stateDir, 'runs')).catch(() => [] as string[]);
+  const out: ResumeState[] = [];
+  for (const id of ids.sort().reverse()) {
+    try {
+      out.push(await readResumeState(stateDir, id));
+    } catch (err) {
+      if (!PghardenError.is(err) || err.exitCode !== 2) throw err; // not a run, unknown, finished
+    }
+  }
+  return out;
 }
 
 /** Refuses to continue when the cluster's schedule differs from the run's (a failover, a node added). */
