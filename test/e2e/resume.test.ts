@@ -31,6 +31,17 @@ const confFiles = (): string[] => labConfFiles(lab);
 const startTimes = (): string[] => lab.nodes.map((n) => sql(n, 'SELECT pg_postmaster_start_time()'));
 const inventory = (): Promise<string> => labInventory(lab, work, 'inventory', join(work, 'pki'));
 const applyArgs = (inv: string): string[] => labApplyArgs(lab, inv, state, 'scram');
+/** Inventory, auth and certificates come from the journal: no -i, no --auth. */
+const resumeArgs = (runId: string, ...more: string[]): string[] => [
+  'resume',
+  runId,
+  '--secrets',
+  lab.secretsPath,
+  '--yes',
+  '--state-dir',
+  state,
+  ...more,
+];
 
 beforeEach(async () => {
   lab = await up('streaming');
@@ -124,16 +135,7 @@ describe('pgharden resume RUN_ID', () => {
     await expect(readFile(lockPath(state, 'lab-streaming'), 'utf8')).resolves.toContain(runId);
 
     // Inventory, auth and certificates come from the journal: no -i, no --auth.
-    const r = await runCli([
-      'resume',
-      runId,
-      '--secrets',
-      lab.secretsPath,
-      '--yes',
-      '--state-dir',
-      state,
-      '--json',
-    ]);
+    const r = await runCli(resumeArgs(runId, '--json'));
     expect(r.stderr, r.stderr).toBe('');
     const events = jsonEvents(r.stdout);
     expect(events.at(-1)).toMatchObject({ type: 'summary', command: 'resume', exitCode: 0, runId });
@@ -211,16 +213,7 @@ describe('pgharden resume RUN_ID', () => {
     const inv = await inventory();
     const resume = async (runId: string, code: string): Promise<void> => {
       const before = await checksums(confFiles());
-      const r = await runCli([
-        'resume',
-        runId,
-        '--secrets',
-        lab.secretsPath,
-        '--yes',
-        '--state-dir',
-        state,
-        '--json',
-      ]);
+      const r = await runCli(resumeArgs(runId, '--json'));
       expect(r.code, r.stderr).toBe(2);
       expect(jsonEvents(r.stdout).at(-1)).toMatchObject({ command: 'resume', exitCode: 2, error: { code } });
       expect(await checksums(confFiles())).toEqual(before);
@@ -236,15 +229,7 @@ describe('pgharden resume RUN_ID', () => {
     await resume(runId, 'run.locked');
 
     await writeFile(lock, JSON.stringify({ ...holder, pid: 2 ** 22 + 1 })); // a pid that is gone: stale
-    const resumed = await runCli([
-      'resume',
-      runId,
-      '--secrets',
-      lab.secretsPath,
-      '--yes',
-      '--state-dir',
-      state,
-    ]);
+    const resumed = await runCli(resumeArgs(runId));
     expect(resumed.code, resumed.stderr).toBe(0);
     await resume(runId, 'resume.finished');
 
