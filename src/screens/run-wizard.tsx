@@ -36,6 +36,13 @@ export async function runWizard(io: WizardIo): Promise<ExitCode> {
   const onSignal = (): void => controller.dispatch({ type: 'interrupt:request' });
   // In raw mode Ctrl-C arrives as a key; SIGINT only when someone sends it (kill -INT).
   process.on('SIGINT', onSignal);
+  // A Node warning printed to stderr would land in the middle of Ink's frame and garble it: hold
+  // them while the wizard owns the terminal and print them after it.
+  const held: string[] = [];
+  const warningListeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  const holdWarning = (w: Error): void => void held.push(`${w.name}: ${w.message}`);
+  process.on('warning', holdWarning);
   let instance: ReturnType<typeof render> | undefined;
   try {
     const code = await new Promise<ExitCode>((resolve, reject) => {
@@ -59,6 +66,9 @@ export async function runWizard(io: WizardIo): Promise<ExitCode> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('exit', exitGuard);
+    process.off('warning', holdWarning);
+    for (const l of warningListeners) process.on('warning', l);
     restoreTerminal(io.stdin);
+    for (const w of held) io.stderr.write(`(node) ${w}\n`);
   }
 }
