@@ -1,7 +1,7 @@
 // `pgharden plan` and `pgharden apply` (SPEC §3): preflight, plan, and — for apply, after the plan
 // was shown and --yes given — run it node by node with journal, backups and rollback.
-import { setMaxListeners } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
+import { runAbortController } from '../core/abort.js';
 import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
@@ -149,16 +149,6 @@ export async function preparePlan(
   }
 }
 
-/**
- * One signal is shared by every remote command of a run: the checks of all nodes run side by side,
- * each exec listening for an abort, so more than Node's default 10 listeners is normal here (and
- * the warning would land on stderr, which scripts read).
- */
-function runSignal(controller: AbortController): AbortSignal {
-  setMaxListeners(1000, controller.signal);
-  return controller.signal;
-}
-
 export async function planCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
   const mode = detectMode(io.env, io, { json: global.json, color: global.color });
   const style = makeStyle(mode.color);
@@ -166,7 +156,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   const bus = new EventBus();
   bus.subscribe(json ? json.onEvent : auditProgressView(io.stderr, style));
   try {
-    const p = await preparePlan(flags, global, io, bus, runSignal(new AbortController()));
+    const p = await preparePlan(flags, global, io, bus, runAbortController().signal);
     await closeSessions(p.sessions.values());
     if (flags.out !== undefined)
       await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
@@ -254,8 +244,7 @@ export async function runFrame(
   const json = global.json === true ? jsonLinesView(io.stdout, () => envSecretValues(io.env)) : undefined;
   const bus = new EventBus();
   bus.subscribe(json ? json.onEvent : stepView(io.stderr, style));
-  const controller = new AbortController();
-  runSignal(controller);
+  const controller = runAbortController();
   const onSigint = (): void =>
     controller.abort(new InterruptedError('run.interrupted', 'stopped by the operator (SIGINT)'));
   process.once('SIGINT', onSigint);

@@ -14,7 +14,7 @@ import {
   runAsPg,
   sha256Hex,
   sqlLiteral,
-  statRemote,
+  inspectRemote,
   str,
   tlsPaths,
 } from './tls-files.js';
@@ -199,30 +199,31 @@ async function checkForeignTlsFiles(
   signal?: AbortSignal,
 ): Promise<string[]> {
   const problems: string[] = [];
-  const pathOf = (n: string): string | undefined => files.find((x) => x.name === n)?.path;
-  const cert = pathOf('ssl_cert_file');
-  const key = pathOf('ssl_key_file');
-  const ca = pathOf('ssl_ca_file');
-  const x509 = [cert, ca].filter((x): x is string => x !== undefined);
-  const [c, a] = x509.length > 0 ? await statRemote(session, f, 'x509', x509, signal) : [];
-  const [k] = key !== undefined ? await statRemote(session, f, 'pkey', [key], signal) : [];
-  const certInfo = cert !== undefined ? c : undefined;
-  const caInfo = cert !== undefined ? a : c;
-  if (cert !== undefined && (certInfo === undefined || certInfo.pubSha256 === ''))
-    problems.push(`${cert} is not a certificate the PostgreSQL user can read`);
-  if (key !== undefined && (k === undefined || k.pubSha256 === ''))
-    problems.push(`${key} is not a key the PostgreSQL user can read`);
-  if (ca !== undefined && (caInfo === undefined || caInfo.pubSha256 === ''))
-    problems.push(`${ca} is not a readable CA bundle`);
+  // One exec for all of them: the certificate and the CA as x509, the key as a private key.
+  const seen = await inspectRemote(
+    session,
+    f,
+    files.map((x) => ({
+      path: x.path,
+      kind: x.name === 'ssl_key_file' ? ('pkey' as const) : ('x509' as const),
+    })),
+    signal,
+  );
+  const of = (name: string): { path: string; pub: string } | undefined => {
+    const i = files.findIndex((x) => x.name === name);
+    return i < 0 ? undefined : { path: files[i]?.path ?? '', pub: seen[i]?.pubSha256 ?? '' };
+  };
+  const cert = of('ssl_cert_file');
+  const key = of('ssl_key_file');
+  const ca = of('ssl_ca_file');
+  if (cert !== undefined && cert.pub === '')
+    problems.push(`${cert.path} is not a certificate the PostgreSQL user can read`);
+  if (key !== undefined && key.pub === '')
+    problems.push(`${key.path} is not a key the PostgreSQL user can read`);
+  if (ca !== undefined && ca.pub === '') problems.push(`${ca.path} is not a readable CA bundle`);
   // Only when both are someone else's: a foreign key next to our certificate was refused above.
-  if (
-    cert !== undefined &&
-    key !== undefined &&
-    certInfo?.pubSha256 &&
-    k?.pubSha256 &&
-    certInfo.pubSha256 !== k.pubSha256
-  )
-    problems.push(`${key} does not match ${cert}`);
+  if (cert !== undefined && key !== undefined && cert.pub !== '' && key.pub !== '' && cert.pub !== key.pub)
+    problems.push(`${key.path} does not match ${cert.path}`);
   return problems;
 }
 

@@ -162,28 +162,6 @@ export async function inspectRemote(
   });
 }
 
-export async function statRemote(
-  session: RemoteSession,
-  f: HardenContext,
-  kind: 'x509' | 'pkey' | 'none',
-  paths: string[],
-  signal?: AbortSignal,
-): Promise<RemoteFile[]> {
-  const files = await inspectRemote(
-    session,
-    f,
-    paths.map((path) => ({ path, kind })),
-    signal,
-  );
-  return files.map(({ exists, owner, mode, sha256, pubSha256 }) => ({
-    exists,
-    owner,
-    mode,
-    sha256,
-    pubSha256,
-  }));
-}
-
 /** What check() saw, for plan() (which must not do I/O). Keyed by the facts object of one run. */
 export interface Observation {
   dirExists: boolean;

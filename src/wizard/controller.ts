@@ -1,7 +1,7 @@
 // The wizard's store and effects layer. Screens dispatch intents; the reducer updates the state;
 // then the effect of the intent (if any) calls the engine and feeds its events and results back as
 // actions. No React here: a hook under src/screens subscribes to it.
-import { setMaxListeners } from 'node:events';
+import { runAbortController } from '../core/abort.js';
 import { InterruptedError, toPghardenError, type ExitCode } from '../core/errors.js';
 import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
 import type { EngineHooks, WizardEngine } from './port.js';
@@ -11,17 +11,6 @@ import { initialState, type Action, type ErrorView, type Intent, type WizardStat
 export function errorView(err: unknown): ErrorView {
   const e = toPghardenError(err);
   return { code: e.code, message: e.message, hint: e.hint };
-}
-
-/**
- * An operation's controller. Its one signal is shared by every remote command (all nodes side by
- * side), so more than Node's default 10 abort listeners is normal; the warning would be printed on
- * the wizard's terminal, through Ink's frame (as the headless commands' runSignal avoids on stderr).
- */
-function operationController(): AbortController {
-  const c = new AbortController();
-  setMaxListeners(1000, c.signal);
-  return c;
 }
 
 export class WizardController {
@@ -121,7 +110,7 @@ export class WizardController {
 
   async #operation<T>(work: (engine: WizardEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
     const engine = await this.#engine;
-    const op = operationController();
+    const op = runAbortController();
     this.#op = op;
     try {
       return await work(engine, op.signal);
@@ -148,7 +137,7 @@ export class WizardController {
 
   async #applyAndVerify(): Promise<void> {
     const engine = await this.#engine;
-    const run = operationController();
+    const run = runAbortController();
     this.#run = run;
     try {
       const r = await engine.apply(this.#hooks(), run.signal);
