@@ -4,7 +4,7 @@
 // dist/chunks/ that is compiled only when it is imported (docs/decisions.md, "First frame"). dist/ is
 // self-contained: no node_modules at run time.
 import { build } from 'esbuild';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import process from 'node:process';
 
 const outdir = 'dist';
@@ -59,7 +59,8 @@ const result = await build({
   jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
   metafile: true,
-  // ssh2 loads its optional native addon (cpu-features) in a try/catch; Ink's devtools hook is dev-only.
+  // ssh2 loads its optional native addons (cpu-features, sshcrypto) in a try/catch; sshcrypto is copied
+  // next to the chunks below.
   external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
   plugins: [noDevtools, yogaWithoutFetch],
   // Every output file gets this banner (the shebang only matters for the bin; a chunk ignores it).
@@ -78,6 +79,24 @@ const result = await build({
   logLevel: 'warning',
 });
 await chmod(outfile, 0o755);
+/**
+ * ssh2's native crypto addon (AES-GCM/ChaCha20 in C), built by ssh2's install script when a compiler
+ * is there. The bundled ssh2 requires it relative to its chunk (dist/chunks/), where it was missing:
+ * ssh2 then falls back to JavaScript crypto that creates a cipher per packet and writes each packet
+ * in two socket writes (node --cpu-prof of one 3-node apply: 2259 socket writes and ~150 ms of cipher
+ * setup; with the addon 761 writes and none, docs/benchmarks.md). Optional: without it (no compiler,
+ * another Node ABI) ssh2's require fails in its own try/catch and the JavaScript path runs.
+ */
+const sshcrypto = 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node';
+if (
+  await access(sshcrypto).then(
+    () => true,
+    () => false,
+  )
+) {
+  await mkdir(`${outdir}/chunks/crypto/build/Release`, { recursive: true });
+  await copyFile(sshcrypto, `${outdir}/chunks/crypto/build/Release/sshcrypto.node`);
+}
 // PGHARDEN_BUILD_META=FILE: esbuild's metafile, to check what the first frame loads eagerly.
 if (process.env['PGHARDEN_BUILD_META']) {
   await writeFile(process.env['PGHARDEN_BUILD_META'], JSON.stringify(result.metafile));

@@ -12,21 +12,10 @@ import type { AsUserOptions } from './sudo.js';
 const dir = mkdtempSync(join(tmpdir(), 'pgh-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function localCtx(sftp: 'works' | 'refused') {
+function localCtx() {
   const commands: { command: string; options: AsUserOptions }[] = [];
-  let sftpAttempts = 0;
   const ctx: FileContext = {
     node: 'pg1',
-    sshUser: 'admin',
-    sftpUnavailable: false,
-    withSftp: () => {
-      sftpAttempts++;
-      return Promise.reject(
-        sftp === 'refused'
-          ? new Error('Unable to start subsystem: sftp')
-          : new Error('not used in this test'),
-      );
-    },
     runAs: (command, options) => {
       commands.push({ command, options });
       const r = spawnSync('sh', ['-c', command], { input: options.stdin ?? '' });
@@ -34,12 +23,12 @@ function localCtx(sftp: 'works' | 'refused') {
       return Promise.resolve(result);
     },
   };
-  return { ctx, commands, sftpAttempts: () => sftpAttempts };
+  return { ctx, commands };
 }
 
-describe('writeRemoteFileAtomic as another user (exec path)', () => {
+describe('writeRemoteFileAtomic as another user', () => {
   it('content via stdin, mode applied, same-directory rename, no temp file left', async () => {
-    const { ctx, commands } = localCtx('works');
+    const { ctx, commands } = localCtx();
     const path = join(dir, 'server.key');
     writeFileSync(path, 'old');
     const content = Buffer.from([0, 1, 2, 10, 13, 255, 39, 34]);
@@ -53,7 +42,7 @@ describe('writeRemoteFileAtomic as another user (exec path)', () => {
   });
 
   it('a failing write removes its temp file and says write-failed', async () => {
-    const { ctx } = localCtx('works');
+    const { ctx } = localCtx();
     const sub = join(dir, 'ro');
     spawnSync('mkdir', ['-p', join(sub, 'target-is-a-dir')]);
     const err = await writeRemoteFileAtomic(ctx, join(sub, 'target-is-a-dir'), 'x', {
@@ -65,7 +54,7 @@ describe('writeRemoteFileAtomic as another user (exec path)', () => {
   });
 
   it('refuses relative paths and impossible modes before touching anything', async () => {
-    const { ctx, commands } = localCtx('works');
+    const { ctx, commands } = localCtx();
     await expect(
       writeRemoteFileAtomic(ctx, 'rel/path', 'x', { owner: 'postgres', mode: 0o600 }),
     ).rejects.toThrow(/absolute/);
@@ -76,15 +65,14 @@ describe('writeRemoteFileAtomic as another user (exec path)', () => {
   });
 });
 
-describe('no sftp subsystem on the node', () => {
-  it('falls back to exec for the SSH user, and stops trying sftp after the first refusal', async () => {
-    const { ctx, commands, sftpAttempts } = localCtx('refused');
+describe('as the SSH user', () => {
+  it('writes and reads with one remote command each, and says not-found for a missing file', async () => {
+    const { ctx, commands } = localCtx();
     const path = join(dir, 'own.conf');
     await writeRemoteFileAtomic(ctx, path, 'a = 1\n', { owner: 'admin', mode: 0o640 });
     expect(readFileSync(path, 'utf8')).toBe('a = 1\n');
     expect(statSync(path).mode & 0o7777).toBe(0o640);
     expect((await readRemoteFile(ctx, path)).toString()).toBe('a = 1\n');
-    expect(sftpAttempts()).toBe(1);
     expect(commands.map((c) => c.options.asUser)).toEqual(['admin', undefined]);
     await expect(readRemoteFile(ctx, join(dir, 'missing'))).rejects.toMatchObject({
       code: 'remote.not-found',

@@ -1,7 +1,6 @@
 // One SSH connection per node for the whole run: exec channels multiplexed under a MaxSessions
-// semaphore, sudo for other users, SFTP for files, and a `closed` promise so the engine learns
+// semaphore, sudo for other users, files through exec (files.ts), and a `closed` promise so the engine learns
 // about a drop instead of finding out at its next command.
-import type { SFTPWrapper } from 'ssh2';
 import type { PghardenError } from '../core/errors.js';
 import { openHop, type Hop, type HopOptions } from './connect.js';
 import { RemoteError } from './errors.js';
@@ -93,9 +92,6 @@ class SshSession implements RemoteSession {
     };
     this.#files = {
       node,
-      sshUser: hop.target.user,
-      sftpUnavailable: false,
-      withSftp: (fn, signal) => this.#withSftp(fn, signal),
       runAs: (command, opts) => runAs(this.#sudo, command, opts),
     };
   }
@@ -104,29 +100,6 @@ class SshSession implements RemoteSession {
     const release = await this.#slots.acquire(options.signal);
     try {
       return await runChannel(this.#channels, command, options);
-    } finally {
-      release();
-    }
-  }
-
-  async #withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.#slots.acquire(signal);
-    try {
-      if (this.#dead !== undefined) throw this.#dead;
-      const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
-        try {
-          this.#hop.client.sftp((err, s) => (err === undefined ? resolve(s) : reject(err)));
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        }
-      });
-      try {
-        return await fn(sftp);
-      } finally {
-        sftp.end();
-      }
-    } catch (err) {
-      throw this.#dead ?? err;
     } finally {
       release();
     }

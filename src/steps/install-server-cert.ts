@@ -1,5 +1,5 @@
 // tls.install-server-cert: <tlsDir>/server.crt (0644) and <tlsDir>/server.key (0600), owned by the
-// PostgreSQL OS user, written with writeFileAtomic (contents over SFTP/stdin, never argv). The key
+// PostgreSQL OS user, written with writeFileAtomic (contents on stdin, never argv). The key
 // never enters a PlannedChange: plan.json and the plan view show a placeholder naming its public key.
 import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan, type FileChange } from '../core/step.js';

@@ -166,7 +166,7 @@ describe('exec on one connection', () => {
 });
 
 describe('files', () => {
-  it('as the SSH user: SFTP temp + posix-rename, mode and content, nothing left behind', async () => {
+  it('as the SSH user: temp file + same-directory rename, mode and content, nothing left behind', async () => {
     const s = await session(target(pg1));
     const dir = `${pg1.home}/pgh-remote-e2e-${process.pid}`;
     await s.exec(`mkdir -p ${dir}`);
