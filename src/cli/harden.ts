@@ -217,6 +217,9 @@ export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io
   });
 }
 
+/** The commands that change nodes through the engine. */
+export type RunCommand = 'apply' | 'resume' | 'rotate';
+
 /** What apply and resume share while they run: views, the SIGINT abort, the sessions to close. */
 export interface RunFrame {
   style: Style;
@@ -234,7 +237,7 @@ export interface RunFrame {
  * a failure becomes its exit code and, with --json, a summary line.
  */
 export async function runFrame(
-  command: 'apply' | 'resume',
+  command: RunCommand,
   global: GlobalOptions,
   io: CliIo,
   body: (frame: RunFrame) => Promise<ExitCode>,
@@ -272,7 +275,7 @@ export async function runFrame(
  */
 export async function runConfirmed(
   p: Planned,
-  command: 'apply' | 'resume',
+  command: RunCommand,
   frame: RunFrame,
   global: GlobalOptions,
   io: CliIo,
@@ -316,7 +319,7 @@ export async function runConfirmed(
     ...(outputs === undefined ? {} : { report: outputs.report, clientBundle: outputs.bundle ?? null }),
   });
   if (!frame.json) {
-    const what = command === 'apply' ? 'applied' : 'resumed and finished';
+    const what = { apply: 'applied', resume: 'resumed and finished', rotate: 'rotated' }[command];
     if (secretsFile !== undefined) {
       io.stderr.write(
         `${frame.style('yellow', '!')} passwords were generated for roles that had none; they are in ${secretsFile} (0600)\n`,

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { report } from './report-error.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import type { HardenFlags as HardenFlagsShape } from './harden.js';
+import type { RotateFlags as RotateFlagsShape } from './rotate.js';
 import { detectMode } from '../core/terminal.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { REVOCATION_REASONS } from '../pki/revocation-reasons.js';
@@ -99,6 +100,26 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       const { applyCommand } = await import('./harden.js');
       setExit(
         await applyCommand(opts as unknown as HardenFlagsShape, cmd.optsWithGlobals<GlobalOptions>(), io),
+      );
+    });
+
+  program
+    .command('rotate')
+    .description(
+      "re-issue every node's server key and certificate under the same CA and switch with one reload per node (--yes to confirm)",
+    )
+    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .option('--nodes <names>', 'only these nodes (comma-separated inventory names)')
+    .option(
+      '--pki-dir <dir>',
+      "the cluster PKI directory (default: the inventory's pki.dir or the state dir)",
+    )
+    .option('--new-ca', 'CA rotation, phases 1 and 2 (SPEC §9; not in this version)')
+    .option('--finish', 'CA rotation, phase 3 (SPEC §9; not in this version)')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const { rotateCommand } = await import('./rotate.js');
+      setExit(
+        await rotateCommand(opts as unknown as RotateFlagsShape, cmd.optsWithGlobals<GlobalOptions>(), io),
       );
     });
 

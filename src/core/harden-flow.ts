@@ -156,6 +156,10 @@ export interface ApplyRequest extends ConfirmedRun {
   inventoryPath: string;
   certs: HardenRequest['certs'];
   pkiDir: string;
+  /** What the run is, in its journal's run:meta (resume continues first-time hardening only). Default apply. */
+  job?: 'apply' | 'rotate' | undefined;
+  /** rotate: where the local pairs it replaced were archived. */
+  archive?: string | undefined;
   bus: { emit(event: EngineEvent): void };
   signal: AbortSignal;
 }
@@ -199,6 +203,8 @@ export function applyPlanned(
     // What `resume RUN_ID` needs to prepare the same run again (never a secret).
     await journal.write({
       type: 'run:meta',
+      job: req.job ?? 'apply',
+      ...(req.archive === undefined ? {} : { archive: req.archive }),
       // Absolute: resume and rollback may run from another directory.
       inventory: resolve(expandHome(req.inventoryPath)),
       auth: req.plan.auth,

@@ -142,6 +142,8 @@ export interface IssueToDirOptions {
   /** Encrypts a new CA key; decrypts an existing one. */
   caPassphrase?: string;
   now?: Date;
+  /** Leaves (by name) to issue anew even when the existing pair could be kept: rotation. */
+  reissue?: ReadonlySet<string>;
 }
 
 export interface IssueToDirResult {
@@ -226,7 +228,8 @@ async function oneLeaf(
   ctx: { now: Date; revoked: ReadonlySet<string>; warnings: string[] },
 ): Promise<PkiFile[]> {
   const paths = { cert: join(opts.dir, `${spec.name}.crt`), key: join(opts.dir, `${spec.name}.key`) };
-  const found = await existingLeafProblem(ca, spec, paths, ctx);
+  const rotate = opts.reissue?.has(spec.name) === true;
+  const found = rotate ? { problem: 'rotated' } : await existingLeafProblem(ca, spec, paths, ctx);
   const keyType = opts.keyType ?? 'p256';
   if (found !== undefined && 'cert' in found) {
     const loose = await tightenKeyFile(paths.key);

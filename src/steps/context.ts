@@ -7,6 +7,9 @@ import type { Inventory, InventoryNode } from '../core/inventory-schema.js';
 
 export type AuthMode = 'scram' | 'cert' | 'scram+cert';
 
+/** a: server.crt/server.key, b: server-b.crt/server-b.key (both in tlsDir). */
+export type ServerSlot = 'a' | 'b';
+
 export interface PemPair {
   certPem: string;
   keyPem: string;
@@ -38,6 +41,12 @@ export interface HardenContext {
    * stay valid.
    */
   tlsDir: string;
+  /**
+   * Which of the two server key/cert file pairs in tlsDir the steps install and point ssl_cert_file /
+   * ssl_key_file at (tls-files.ts `serverSlot`). Unset: the pair the server uses now (or `a`).
+   * Rotation sets the other one: the new pair goes in beside the old and one reload switches.
+   */
+  serverSlot?: ServerSlot | undefined;
   /** Passwords by role for the md5 → SCRAM reset; never in a plan, a journal or an event. */
   passwords: ReadonlyMap<string, string>;
 }

@@ -8,7 +8,7 @@ import { DEFAULT_SUPERUSER } from '../core/preflight.js';
 import { psqlQueries, type PgConnection } from '../remote/psql.js';
 import { shellQuote } from '../remote/shell.js';
 import type { RemoteSession } from '../remote/types.js';
-import type { HardenContext } from './context.js';
+import type { HardenContext, ServerSlot } from './context.js';
 
 export function pgConn(f: HardenContext): PgConnection {
   return {
@@ -30,17 +30,44 @@ export interface TlsPaths {
   autoConf: string;
 }
 
-export function tlsPaths(f: HardenContext): TlsPaths {
+function tlsDirOf(f: HardenContext): string {
   // A relative tlsDir would be read relative to PGDATA by PostgreSQL but to $HOME by sh: refuse it.
   if (!posix.isAbsolute(f.tlsDir)) {
     throw new FailedError('tls.dir-relative', `tlsDir ${f.tlsDir} must be an absolute path`);
   }
-  const dir = posix.normalize(f.tlsDir).replace(/\/+$/, '');
+  return posix.normalize(f.tlsDir).replace(/\/+$/, '');
+}
+
+/** The server key/cert pair of a slot: two pairs, so a rotation installs beside the one in use. */
+export function serverSlotFiles(dir: string, slot: ServerSlot): { cert: string; key: string } {
+  const stem = slot === 'a' ? 'server' : 'server-b';
+  return { cert: `${dir}/${stem}.crt`, key: `${dir}/${stem}.key` };
+}
+
+/**
+ * The slot the server uses now (preflight's ssl_cert_file), or undefined when it serves no pair of
+ * ours (ssl off, or someone else's files).
+ */
+export function activeServerSlot(f: HardenContext): ServerSlot | undefined {
+  const dir = tlsDirOf(f);
+  const setting = f.facts.pg.settings['ssl_cert_file']?.setting ?? '';
+  const abs = posix.isAbsolute(setting) ? setting : posix.join(f.facts.pg.dataDir, setting);
+  return (['a', 'b'] as const).find((s) => serverSlotFiles(dir, s).cert === abs);
+}
+
+/** The slot the steps work on: the context's choice (rotation), else the one in use, else a. */
+export function serverSlot(f: HardenContext): ServerSlot {
+  return f.serverSlot ?? activeServerSlot(f) ?? 'a';
+}
+
+export function tlsPaths(f: HardenContext): TlsPaths {
+  const dir = tlsDirOf(f);
+  const server = serverSlotFiles(dir, serverSlot(f));
   return {
     dir,
     ca: `${dir}/root.crt`,
-    cert: `${dir}/server.crt`,
-    key: `${dir}/server.key`,
+    cert: server.cert,
+    key: server.key,
     replCert: `${dir}/replication.crt`,
     replKey: `${dir}/replication.key`,
     autoConf: posix.join(f.facts.pg.dataDir, 'postgresql.auto.conf'),

@@ -69,6 +69,15 @@ export function resumeStateOf(
     );
   }
   const meta = records.find((r) => r.type === 'run:meta');
+  const job = str(meta?.['job']);
+  if (job !== undefined && job !== 'apply') {
+    // resume re-plans first-time hardening; a rotation half done is rolled back and run again.
+    throw new UsageError(
+      'resume.not-apply',
+      `run ${runId} is a ${job} run: resume continues first-time hardening (apply) runs only`,
+      `\`pgharden rollback ${runId}\` undoes what it did; then run \`pgharden ${job}\` again`,
+    );
+  }
   const certs = str(meta?.['certs']);
   const begin = records.find((r) => r.type === 'run:begin');
   const order: string[] = [];

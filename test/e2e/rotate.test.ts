@@ -1,0 +1,201 @@
+// `pgharden rotate` (issue #8, SPEC §9) on the lab after a first-time hardening: every node's leaf
+// re-issued under the same CA and switched with one reload, while a client connecting with
+// sslmode=verify-full every 100 ms sees no failure; no restart; replication stays on TLS; a failed
+// rotation is rolled back on every node and in the local PKI. The last test leaves a fresh lab.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { up } from '../lab/lab.js';
+import type { Lab, LabNode } from '../lab/types.js';
+import { checksums, jsonEvents, runCli } from './rig.js';
+import { confFiles, labApplyArgs, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
+
+let lab: Lab;
+let work: string;
+let inv: string;
+let state: string;
+let pki: string;
+
+/** sha256 fingerprint of the certificate a node serves, seen from the operator machine. */
+function served(node: LabNode): string {
+  const out = execFileSync(
+    'sh',
+    [
+      '-c',
+      `echo | openssl s_client -starttls postgres -connect ${node.host}:${node.port} 2>/dev/null | openssl x509 -noout -fingerprint -sha256`,
+    ],
+    { encoding: 'utf8' },
+  );
+  const fp = /Fingerprint=([0-9A-F:]+)/.exec(out)?.[1];
+  if (fp === undefined) throw new Error(`${node.name}: no certificate served`);
+  return fp;
+}
+
+const fingerprints = (): Record<string, string> =>
+  Object.fromEntries(lab.nodes.map((n) => [n.name, served(n)]));
+
+const startTimes = (): Record<string, string> =>
+  Object.fromEntries(lab.nodes.map((n) => [n.name, sql(n, 'SELECT pg_postmaster_start_time()')]));
+
+const rotateArgs = (...extra: string[]): string[] => [
+  'rotate',
+  '-i',
+  inv,
+  '--yes',
+  '--state-dir',
+  state,
+  '--json',
+  ...extra,
+];
+
+/** The local pairs: what the nodes should be serving. */
+async function localPki(): Promise<Record<string, string>> {
+  const files = (await readdir(pki)).filter((f) => /^pg\d\.(crt|key)$/.test(f)).map((f) => join(pki, f));
+  return checksums(files);
+}
+
+/**
+ * Connects to every node with sslmode=verify-full semantics (CA of the cluster, name checked) every
+ * 100 ms until stopped; returns attempts and failures.
+ */
+function clientLoop(ca: string): { stop: () => Promise<{ attempts: number; failures: string[] }> } {
+  let running = true;
+  let attempts = 0;
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(
+        lab.nodes.map(async (n) => {
+          const client = new pg.Client({
+            host: n.host,
+            port: n.port,
+            user: 'app',
+            password: lab.passwords['app'] ?? '',
+            database: 'postgres',
+            ssl: { ca, rejectUnauthorized: true },
+            connectionTimeoutMillis: 5000,
+          });
+          attempts++;
+          try {
+            await client.connect();
+            await client.query('SELECT 1');
+          } catch (err) {
+            failures.push(`${n.name}: ${(err as Error).message}`);
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { attempts, failures };
+    },
+  };
+}
+
+beforeAll(async () => {
+  lab = await up('streaming');
+  work = await mkdtemp(join(tmpdir(), 'pgharden-rotate-'));
+  pki = join(work, 'pki');
+  state = join(work, 'state');
+  inv = await labInventory(lab, work, 'rotate', pki);
+  const hardened = await runCli(labApplyArgs(lab, inv, state, 'scram'));
+  expect(hardened.code, hardened.stdout + hardened.stderr).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await up('streaming');
+}, 120_000);
+
+describe('pgharden rotate (leaf re-issue, same CA)', () => {
+  it('serves a new certificate on every node with one reload: no restart, no failed connection, replication on TLS', async () => {
+    const before = fingerprints();
+    const started = startTimes();
+    const pkiBefore = await localPki();
+    const loop = clientLoop(await readFile(join(pki, 'root.crt'), 'utf8'));
+    await new Promise((r) => setTimeout(r, 300));
+    const run = await runCli(rotateArgs());
+    await new Promise((r) => setTimeout(r, 300));
+    const { attempts, failures } = await loop.stop();
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(jsonEvents(run.stdout).at(-1)).toMatchObject({ type: 'summary', command: 'rotate', exitCode: 0 });
+    expect(failures).toEqual([]);
+    expect(attempts).toBeGreaterThan(lab.nodes.length * 3);
+    const after = fingerprints();
+    for (const n of lab.nodes) expect(after[n.name], n.name).not.toBe(before[n.name]);
+    expect(startTimes()).toEqual(started);
+    // The local PKI now holds the served pairs; the replaced ones are archived under the run.
+    const pkiAfter = await localPki();
+    for (const f of Object.keys(pkiBefore)) expect(pkiAfter[f], f).not.toBe(pkiBefore[f]);
+    const runId = (jsonEvents(run.stdout).at(-1) as { runId?: string }).runId ?? '';
+    expect(await readdir(join(pki, 'archive', runId))).toEqual(
+      expect.arrayContaining(['pg1.crt', 'pg1.key', 'pg2.crt', 'pg3.key']),
+    );
+    // Replication keeps going over TLS, and a forced reconnect verifies the new server certificate.
+    sql(primaryOf(lab), 'SELECT pg_terminate_backend(pid) FROM pg_stat_replication');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await streamingStandbys(lab)).toBe('2');
+    expect(
+      sql(primaryOf(lab), 'SELECT bool_and(s.ssl) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)'),
+    ).toBe('t');
+    const verify = await runCli(['verify', '-i', inv, '--secrets', lab.secretsPath, '--state-dir', state]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    // Hardening again finds everything in place (the new pair, in the slot now in use).
+    const again = await runCli(labApplyArgs(lab, inv, state, 'scram'));
+    expect(again.code).toBe(0);
+    expect(jsonEvents(again.stdout).at(-1)).toMatchObject({ changed: false });
+  }, 180_000);
+
+  it('--nodes rotates only those nodes, back into the first slot', async () => {
+    const before = fingerprints();
+    const run = await runCli(rotateArgs('--nodes', 'pg2'));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const after = fingerprints();
+    expect(after['pg2']).not.toBe(before['pg2']);
+    expect(after['pg1']).toBe(before['pg1']);
+    expect(after['pg3']).toBe(before['pg3']);
+    const pg2 = lab.nodes.find((n) => n.name === 'pg2') as LabNode;
+    expect(sql(pg2, 'SHOW ssl_cert_file')).toMatch(/\/server\.crt$/);
+  }, 120_000);
+
+  it('a node that refuses the switch → exit 4: every node serves its old certificate, files and local PKI as before', async () => {
+    const pg3 = lab.nodes.find((n) => n.name === 'pg3') as LabNode;
+    // ALTER SYSTEM writes postgresql.auto.conf.tmp and renames it: an immutable file by that name
+    // makes pg3's switch fail after its new pair is installed (faults.ts uses the same trick).
+    const blocker = join(pg3.dataDir, 'postgresql.auto.conf.tmp');
+    execFileSync('sh', ['-c', `: > ${blocker} && chattr +i ${blocker}`]);
+    try {
+      const before = fingerprints();
+      const files = await checksums(confFiles(lab));
+      const pkiBefore = await localPki();
+      const run = await runCli(rotateArgs());
+      expect(run.code, run.stdout + run.stderr).toBe(4);
+      expect(fingerprints()).toEqual(before);
+      expect(await checksums(confFiles(lab))).toEqual(files);
+      expect(await localPki()).toEqual(pkiBefore);
+      expect(await streamingStandbys(lab)).toBe('2');
+    } finally {
+      execFileSync('sh', ['-c', `chattr -i ${blocker}; rm -f ${blocker}`]);
+    }
+  }, 120_000);
+
+  it('--new-ca and a cluster pgharden did not harden are refused with exit 2, nothing changed', async () => {
+    const ca = await runCli(rotateArgs('--new-ca'));
+    expect(ca.code).toBe(2);
+    expect(jsonEvents(ca.stdout).at(-1)).toMatchObject({ error: { code: 'rotate.ca-not-built' } });
+    lab = await up('streaming');
+    const pkiBefore = await localPki();
+    const run = await runCli(rotateArgs());
+    expect(run.code).toBe(2);
+    expect(jsonEvents(run.stdout).at(-1)).toMatchObject({ error: { code: 'rotate.not-hardened' } });
+    expect(await localPki()).toEqual(pkiBefore);
+  }, 120_000);
+});
