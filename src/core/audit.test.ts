@@ -160,6 +160,40 @@ describe('auditNode', () => {
     expect(found.find((f) => f.id === 'tls.cert-expiry')?.severity).toBe(severity);
   });
 
+  it('names each expiring certificate the node uses: CA bundle entries and the replication client certificate', () => {
+    const cert = (path: string, subject: string, daysLeft: number) => ({
+      path,
+      subject,
+      issuer: 'CN=ca',
+      notAfter: 'x',
+      daysLeft,
+      sha256: 'AA',
+      sans: [],
+    });
+    const found = auditNode(
+      {
+        node: 'pg2',
+        ok: true,
+        facts: facts(
+          pgFacts(
+            {
+              serverCert: cert('/d/server.crt', 'CN=pg2', 300),
+              caCerts: [cert('/d/root.crt', 'CN=old CA', 5), cert('/d/root.crt', 'CN=new CA', 3000)],
+              replicationCert: cert('/d/replication.crt', 'CN=replicator', 12),
+            },
+            { ssl: 'on' },
+          ),
+          'pg2',
+        ),
+      },
+      inventory,
+    ).filter((f) => f.id === 'tls.cert-expiry');
+    expect(found.map((f) => [f.severity, f.message.split(' in ')[0]])).toEqual([
+      ['high', 'CA certificate CN=old CA'],
+      ['medium', 'replication client certificate CN=replicator'],
+    ]);
+  });
+
   it('maps the hba analysis: md5 and non-TLS rules, shadowed hostssl rules, server-side errors', () => {
     const hbaText =
       'local all all peer\nhost all all 0.0.0.0/0 md5\nhostssl all all 10.0.0.0/24 scram-sha-256\n';

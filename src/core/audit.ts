@@ -1,6 +1,6 @@
 // Read-only audit: node facts → findings with severity and the fix pgharden would apply.
 import type { Finding } from './events.js';
-import type { NodeFacts, NodeOutcome, PostgresFacts } from './facts.js';
+import type { CertFacts, NodeFacts, NodeOutcome, PostgresFacts } from './facts.js';
 import type { Inventory } from './inventory-schema.js';
 import { atLeast, severityRank, type Severity } from './severity.js';
 import { auditHba } from './audit-hba.js';
@@ -66,25 +66,40 @@ function auditPostgres(facts: NodeFacts, pg: PostgresFacts, inventory: Inventory
       );
     }
   }
-  if (pg.serverCert !== undefined) {
-    const c = pg.serverCert;
-    if (c.daysLeft < 7) {
-      add(
-        'tls.cert-expiry',
-        c.daysLeft < 0 ? 'critical' : 'high',
-        `server certificate ${c.path} ${c.daysLeft < 0 ? 'expired' : 'expires'} ${c.notAfter} (${c.daysLeft} days left)`,
-        'rotate: re-issue the server certificate (reload only)',
-      );
-    } else if (c.daysLeft < 30) {
-      add(
-        'tls.cert-expiry',
-        'medium',
-        `server certificate ${c.path} expires ${c.notAfter} (${c.daysLeft} days left)`,
-        'rotate: re-issue the server certificate (reload only)',
-      );
-    }
-  } else if (sslOn && pg.serverCertError !== undefined) {
+  // Every certificate the node uses: error (high) under 7 days, warning (medium) under 30 (SPEC §9).
+  const deployed: { what: string; cert: CertFacts; fix: string }[] = [
+    ...(pg.serverCert === undefined
+      ? []
+      : [{ what: 'server certificate', cert: pg.serverCert, fix: 'pgharden rotate (reload only)' }]),
+    ...(pg.caCerts ?? []).map((cert) => ({
+      what: 'CA certificate',
+      cert,
+      fix: 'pgharden rotate --new-ca (CA rotation, SPEC §9)',
+    })),
+    ...(pg.replicationCert === undefined
+      ? []
+      : [
+          {
+            what: 'replication client certificate',
+            cert: pg.replicationCert,
+            fix: 'pgharden rotate: re-issue the client certificate',
+          },
+        ]),
+  ];
+  for (const { what, cert: c, fix } of deployed) {
+    if (c.daysLeft >= 30) continue;
+    add(
+      'tls.cert-expiry',
+      c.daysLeft < 0 ? 'critical' : c.daysLeft < 7 ? 'high' : 'medium',
+      `${what} ${c.subject} in ${c.path} ${c.daysLeft < 0 ? 'expired' : 'expires'} ${c.notAfter} (${c.daysLeft} days left)`,
+      fix,
+    );
+  }
+  if (sslOn && pg.serverCert === undefined && pg.serverCertError !== undefined) {
     add('tls.cert-unreadable', 'medium', pg.serverCertError, 'install-server-cert');
+  }
+  for (const e of pg.certErrors ?? []) {
+    if (e !== pg.serverCertError) add('tls.cert-unreadable', 'medium', e, 'install-ca / replication-tls');
   }
 
   const enc = settingValue(pg, 'password_encryption');

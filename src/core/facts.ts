@@ -84,6 +84,12 @@ export interface PostgresFacts {
   primaryConninfo: string | undefined;
   serverCert: CertFacts | undefined;
   serverCertError: string | undefined;
+  /** Certificates of ssl_cert_file's CA bundle (ssl_ca_file), when ssl is on. */
+  caCerts?: CertFacts[] | undefined;
+  /** The client certificate the WAL receiver presents (primary_conninfo sslcert). */
+  replicationCert?: CertFacts | undefined;
+  /** Certificate files that are set but unreadable or not PEM. */
+  certErrors?: string[] | undefined;
   startedAt: string;
 }
 

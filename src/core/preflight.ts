@@ -18,6 +18,8 @@ import type {
 import type { InventoryNode } from './inventory-schema.js';
 import { PREFLIGHT_QUERIES } from './preflight-queries.js';
 import { redactConninfo } from './redact.js';
+import { getParam, parseConninfo } from '../pgconf/conninfo.js';
+import { RemoteError } from '../remote/errors.js';
 
 export const DEFAULT_OS_USER = 'postgres';
 export const DEFAULT_SUPERUSER = 'postgres';
@@ -26,6 +28,50 @@ type Problem = NonNullable<NodeFacts['pgProblem']>;
 
 function problem(code: string, message: string, hint?: string): Problem {
   return { code, message, ...(hint !== undefined ? { hint } : {}) };
+}
+
+/** The PEM certificates of a file (a CA bundle has several); throws when there is none. */
+export function pemCertificates(text: string): string[] {
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new Error('no PEM certificate in it');
+  return pems;
+}
+
+/**
+ * Several files as `osUser` in one exec: content, or why not (missing / unreadable). Each file is
+ * two lines: `ok` then its base64, or `missing`/`unreadable` then an empty line.
+ */
+async function readTexts(
+  session: RemoteSession,
+  osUser: string,
+  paths: string[],
+  signal: AbortSignal | undefined,
+): Promise<Map<string, string | { missing: boolean }>> {
+  const script = `for p in "$@"; do
+  if [ ! -e "$p" ]; then printf 'missing\n\n'
+  elif [ -f "$p" ] && [ -r "$p" ] && b=$(base64 -w 0 -- "$p"); then printf 'ok\n%s\n' "$b"
+  else printf 'unreadable\n\n'; fi
+done`;
+  const unique = [...new Set(paths)];
+  const r = await session.exec(['sh', '-c', script, 'sh', ...unique].map(shellQuote).join(' '), {
+    asUser: osUser,
+    signal,
+  });
+  const lines = r.stdout
+    .replace(/\n$/, '')
+    .split('\n')
+    .slice(-2 * unique.length);
+  const out = new Map<string, string | { missing: boolean }>();
+  unique.forEach((p, i) => {
+    const state = lines[2 * i];
+    out.set(
+      p,
+      state === 'ok'
+        ? Buffer.from(lines[2 * i + 1] ?? '', 'base64').toString('utf8')
+        : { missing: state === 'missing' },
+    );
+  });
+  return out;
 }
 
 export function certFacts(path: string, pem: string, now = new Date()): CertFacts {
@@ -88,24 +134,48 @@ async function gatherPostgres(
   const dataDir = setting('data_directory') || pm.dataDir;
   const hbaFile = setting('hba_file');
   const identFile = setting('ident_file');
-  const [hbaText, identText] = await Promise.all(
-    [hbaFile, identFile].map(async (f) =>
-      (await session.readFile(f, { asUser: osUser, signal })).toString('utf8'),
-    ),
-  );
-
-  let serverCert: CertFacts | undefined;
-  let serverCertError: string | undefined;
-  const certPath = setting('ssl_cert_file');
-  if (setting('ssl') === 'on' && certPath !== '') {
-    const abs = posix.isAbsolute(certPath) ? certPath : posix.join(dataDir, certPath);
-    try {
-      serverCert = certFacts(abs, (await session.readFile(abs, { asUser: osUser, signal })).toString('utf8'));
-    } catch (err) {
-      serverCertError = `cannot read server certificate ${abs}: ${err instanceof Error ? err.message : String(err)}`;
-    }
-  }
+  const abs = (p: string): string => (posix.isAbsolute(p) ? p : posix.join(dataDir, p));
   const primaryConninfo = setting('primary_conninfo');
+  // Every certificate the node uses, for expiry (SPEC §9): the server's, its CA bundle, and the
+  // client certificate its WAL receiver presents (cert auth for replication).
+  const sslOn = setting('ssl') === 'on';
+  const certPath = sslOn ? setting('ssl_cert_file') : '';
+  const caPath = sslOn ? setting('ssl_ca_file') : '';
+  const replCertPath = getParam(parseConninfo(primaryConninfo), 'sslcert') ?? '';
+  // One exec for all of them (each file is a round trip otherwise).
+  const texts = await readTexts(
+    session,
+    osUser,
+    [hbaFile, identFile, certPath, caPath, replCertPath].filter((p) => p !== '').map(abs),
+    signal,
+  );
+  const text = (p: string): string => {
+    const t = texts.get(abs(p));
+    if (typeof t === 'string') return t;
+    throw new RemoteError(
+      session.node,
+      t?.missing === true ? 'remote.not-found' : 'remote.read-failed',
+      `${session.node}: cannot read ${abs(p)}${t?.missing === true ? ': no such file' : ''}`,
+    );
+  };
+  const hbaText = text(hbaFile);
+  const identText = text(identFile);
+  const certErrors: string[] = [];
+  const certsOf = (path: string, what: string): CertFacts[] => {
+    if (path === '') return [];
+    try {
+      return pemCertificates(text(path)).map((pem) => certFacts(abs(path), pem));
+    } catch (err) {
+      certErrors.push(
+        `cannot read ${what} ${abs(path)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return [];
+    }
+  };
+  const [serverCert] = certsOf(certPath, 'server certificate');
+  const serverCertError = certPath !== '' && serverCert === undefined ? certErrors[0] : undefined;
+  const caCerts = certsOf(caPath, 'CA bundle');
+  const [replicationCert] = certsOf(replCertPath, 'replication client certificate');
   const receiver = rowsOf<WalReceiverRow>('walReceiver')[0];
   const socketDirs = setting('unix_socket_directories');
   return {
@@ -145,6 +215,9 @@ async function gatherPostgres(
       primaryConninfo: primaryConninfo === '' ? undefined : redactConninfo(primaryConninfo),
       serverCert,
       serverCertError,
+      caCerts,
+      replicationCert,
+      certErrors,
       startedAt: server.started_at,
     },
   };

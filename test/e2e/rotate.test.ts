@@ -187,6 +187,22 @@ describe('pgharden rotate (leaf re-issue, same CA)', () => {
     }
   }, 120_000);
 
+  it('a certificate with 5 days left makes audit exit 3, naming it', async () => {
+    // The operator re-issues pg1's leaf for 5 days (same CA) and apply installs it in place.
+    execFileSync('rm', ['-f', join(pki, 'pg1.crt'), join(pki, 'pg1.key')]);
+    const issued = await runCli(['certs', 'issue', '-i', inv, '--days', '5', '--state-dir', state]);
+    expect(issued.code, issued.stdout + issued.stderr).toBe(0);
+    // import: apply's default (generate) would renew a leaf this close to expiry on its own.
+    const applied = await runCli([...labApplyArgs(lab, inv, state, 'scram'), '--certs', `import:${pki}`]);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    const audit = await runCli(['audit', '-i', inv, '--json', '--state-dir', state]);
+    expect(audit.code).toBe(3);
+    const expiry = jsonEvents(audit.stdout).filter(
+      (e) => JSON.stringify(e).includes('tls.cert-expiry') && JSON.stringify(e).includes('CN=pg1'),
+    );
+    expect(JSON.stringify(expiry)).toMatch(/server certificate CN=pg1 in \S+ expires \S+ \([45] days left\)/);
+  }, 120_000);
+
   it('--new-ca and a cluster pgharden did not harden are refused with exit 2, nothing changed', async () => {
     const ca = await runCli(rotateArgs('--new-ca'));
     expect(ca.code).toBe(2);
