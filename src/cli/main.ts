@@ -114,8 +114,11 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       '--pki-dir <dir>',
       "the cluster PKI directory (default: the inventory's pki.dir or the state dir)",
     )
-    .option('--new-ca', 'CA rotation, phases 1 and 2 (SPEC §9; not in this version)')
-    .option('--finish', 'CA rotation, phase 3 (SPEC §9; not in this version)')
+    .option(
+      '--new-ca',
+      'CA rotation: phase 1 (trust old + new CA everywhere), run again for phase 2 (every leaf under the new CA)',
+    )
+    .option('--finish', 'CA rotation, last phase: remove the old CA everywhere')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { rotateCommand } = await import('./rotate.js');
       setExit(

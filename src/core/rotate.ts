@@ -6,17 +6,38 @@
 // replication connections keep going (a reload re-reads TLS files for new connections only); the
 // CA is unchanged, so every client that trusted the old certificate trusts the new one.
 //
+// CA rotation (`--new-ca` twice, then `--finish`) keeps the trust bundle in root.crt, signing CA
+// first (loadCa signs with the first block): phase 1 root.crt = old + new (the new key waits in
+// root-next.key) and every node's root.crt becomes that bundle; phase 2 root.crt = new + old, the new
+// key becomes root.key, every leaf is re-issued under the new CA and switched like a leaf rotation;
+// finish root.crt = new, and every node drops the old CA. Everything that reads root.crt (apply,
+// verify, the client bundle) follows the phases without knowing them.
+//
 // The local PKI directory is the record of what the nodes serve (a later `apply` compares against
-// it), so the old pairs are copied to <pkiDir>/archive/<runId>/ before new ones are issued, and put
+// it), so its files are copied to <pkiDir>/archive/<runId>/ before anything in it changes, and put
 // back if the run is rolled back.
-import { chmod, copyFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { issueToDir, planLeaves, requireCa } from '../pki/index.js';
+import { X509Certificate } from 'node:crypto';
+import {
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  createCa,
+  issueToDir,
+  planLeaves,
+  requireCa,
+  writeFileAtomic,
+} from '../pki/index.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode, HardenContext, ServerSlot } from '../steps/context.js';
 import { enableSsl } from '../steps/enable-ssl.js';
+import { installCa } from '../steps/install-ca.js';
 import { installServerCert } from '../steps/install-server-cert.js';
+import { reload } from '../steps/reload.js';
+import { replicationTls } from '../steps/replication-tls.js';
 import { activeServerSlot } from '../steps/tls-files.js';
+import { pemCertificates } from './preflight.js';
 import { UsageError } from './errors.js';
 import type { NodeOutcome } from './facts.js';
 import {
@@ -31,18 +52,35 @@ import type { Inventory } from './inventory-schema.js';
 import { newRunId } from './journal.js';
 import type { NodePlan } from './runner.js';
 
+/** leaves: re-issue under the same CA. new-ca: CA rotation phase 1 or 2 (which one: the PKI dir says). */
+export type RotateMode = 'leaves' | 'new-ca' | 'finish';
+export type RotationKind = 'leaves' | 'ca-phase1' | 'ca-phase2' | 'ca-finish';
+
 export interface RotateRequest {
   inventory: Inventory;
   pkiDir: string;
-  /** Only these nodes (inventory names); default every node. */
+  mode: RotateMode;
+  /** Only these nodes (inventory names); default every node. Leaf rotation only. */
   nodes?: readonly string[] | undefined;
   caPassphrase?: string | undefined;
+  now?: Date | undefined;
 }
 
 export interface PlannedRotation extends PlannedRun {
+  kind: RotationKind;
   nodes: string[];
-  /** Where the replaced local pairs were copied (restored by restoreArchive after a rollback). */
-  archive: string;
+  /** Copy of the PKI directory's files before this run (restorePki puts it back after a rollback). */
+  snapshot: string;
+}
+
+/** The new CA's key waits here during phase 1 (root.key still signs with the old one). */
+export const CA_NEXT_KEY_FILE = 'root-next.key';
+
+/** Where a CA rotation stands, from the PKI directory: root.crt's certificates and root-next.key. */
+export async function caRotationState(pkiDir: string): Promise<'none' | 'phase1' | 'phase2'> {
+  const certs = pemCertificates(await readFile(join(pkiDir, CA_CERT_FILE), 'utf8'));
+  if (certs.length < 2) return 'none';
+  return existsSync(join(pkiDir, CA_NEXT_KEY_FILE)) ? 'phase1' : 'phase2';
 }
 
 /** The nodes to rotate: every one, or the `--nodes` list (each must be in the inventory). */
@@ -88,42 +126,132 @@ export function servingSlots(prepared: PreparedRun, nodes: readonly string[]): M
   return slots;
 }
 
-/** Copies the nodes' current pairs to <pkiDir>/archive/<runId>/ (0700, keys stay 0600). */
-export async function archivePairs(pkiDir: string, runId: string, names: readonly string[]): Promise<string> {
+/** Copies every file of the PKI directory (not its archive) to <pkiDir>/archive/<runId>/, modes kept. */
+export async function snapshotPki(pkiDir: string, runId: string): Promise<string> {
   const dir = join(pkiDir, 'archive', runId);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  for (const name of names) {
-    for (const [ext, mode] of [
-      ['key', 0o600],
-      ['crt', 0o644],
-    ] as const) {
-      const to = join(dir, `${name}.${ext}`);
-      await copyFile(join(pkiDir, `${name}.${ext}`), to);
-      await chmod(to, mode);
-    }
-  }
+  for (const name of await topFiles(pkiDir)) await copyKeepingMode(join(pkiDir, name), join(dir, name));
   return dir;
 }
 
-/** Puts the archived pairs back (after a rollback: the nodes serve them again). */
-export async function restoreArchive(
+/** The PKI directory as the snapshot had it: files it did not have are removed, the others copied back. */
+export async function restorePki(pkiDir: string, snapshot: string): Promise<void> {
+  const saved = await topFiles(snapshot);
+  for (const name of await topFiles(pkiDir)) {
+    if (!saved.includes(name)) await rm(join(pkiDir, name), { force: true });
+  }
+  // Keys before certificates (issueToDir's order): a certificate never sits next to a key that is
+  // not its own longer than between two copies.
+  const keysFirst = [...saved].sort((a, b) => Number(b.endsWith('.key')) - Number(a.endsWith('.key')));
+  for (const name of keysFirst) await copyKeepingMode(join(snapshot, name), join(pkiDir, name));
+}
+
+async function topFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+}
+
+async function copyKeepingMode(from: string, to: string): Promise<void> {
+  const mode = (await stat(from)).mode & 0o777;
+  await copyFile(from, to);
+  await chmod(to, mode);
+}
+
+const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
+
+/** Which rotation a request is, from the PKI directory's state; refuses one that does not fit it. */
+export function rotationKind(mode: RotateMode, state: 'none' | 'phase1' | 'phase2'): RotationKind {
+  if (mode === 'leaves') return 'leaves';
+  if (mode === 'new-ca') {
+    if (state === 'none') return 'ca-phase1';
+    if (state === 'phase1') return 'ca-phase2';
+    throw new UsageError(
+      'rotate.ca-phase2-done',
+      'the CA rotation is past phase 2: every leaf is under the new CA, the old CA is still trusted',
+      'when no client uses the old CA any more, run `pgharden rotate --finish`',
+    );
+  }
+  if (state === 'phase2') return 'ca-finish';
+  throw new UsageError(
+    'rotate.nothing-to-finish',
+    state === 'none'
+      ? 'no CA rotation is in progress'
+      : 'the CA rotation is in phase 1: leaves are still under the old CA',
+    state === 'none'
+      ? 'start one with `pgharden rotate --new-ca`'
+      : 'run `pgharden rotate --new-ca` again for phase 2 first',
+  );
+}
+
+/**
+ * The nodes must already be where the phase starts from: phase 2 needs every node to trust the new
+ * CA (phase 1 done everywhere), finish needs every node to serve its leaf from the new CA (phase 2).
+ */
+function checkPhaseReached(
+  kind: RotationKind,
+  prepared: PreparedRun,
+  rootPem: string,
   pkiDir: string,
-  archive: string,
-  names: readonly string[],
 ): Promise<void> {
-  for (const name of names) {
-    // Key first, as issueToDir writes: a certificate never sits next to a key that is not its own
-    // longer than between these two copies.
-    await copyFile(join(archive, `${name}.key`), join(pkiDir, `${name}.key`));
-    await chmod(join(pkiDir, `${name}.key`), 0o600);
-    await copyFile(join(archive, `${name}.crt`), join(pkiDir, `${name}.crt`));
+  return (async () => {
+    const missing: string[] = [];
+    const certs = pemCertificates(rootPem);
+    for (const [node, f] of prepared.contexts) {
+      if (kind === 'ca-phase2') {
+        const next = fingerprint(certs[1] ?? '');
+        if (!(f.facts.pg.caCerts ?? []).some((c) => c.sha256 === next))
+          missing.push(`${node} does not trust the new CA yet`);
+      } else if (kind === 'ca-finish') {
+        const local = fingerprint(await readFile(join(pkiDir, `${node}.crt`), 'utf8'));
+        if (f.facts.pg.serverCert?.sha256 !== local)
+          missing.push(`${node} does not serve its new-CA certificate`);
+      }
+    }
+    if (missing.length > 0) {
+      throw new UsageError(
+        'rotate.phase-incomplete',
+        `the previous phase is not complete on every node: ${missing.join('; ')}`,
+        '`pgharden apply` installs what the PKI directory holds on the nodes that lack it; then run this again (nothing was changed)',
+      );
+    }
+  })();
+}
+
+/** The PKI directory's own change for a phase (leaves: none here; issueToDir re-issues below). */
+async function advancePki(kind: RotationKind, req: RotateRequest): Promise<void> {
+  const { pkiDir } = req;
+  const root = join(pkiDir, CA_CERT_FILE);
+  const certs = pemCertificates(await readFile(root, 'utf8'));
+  const [first = '', second = ''] = certs;
+  if (kind === 'ca-phase1') {
+    const now = req.now ?? new Date();
+    const ca = await createCa({
+      cluster: req.inventory.cluster,
+      generation: now.toISOString().slice(0, 10),
+      ...(req.caPassphrase === undefined ? {} : { passphrase: req.caPassphrase }),
+      now,
+    });
+    // The key first: a crash in between leaves a key nobody trusts yet, never a trusted CA without its key.
+    await writeFileAtomic(join(pkiDir, CA_NEXT_KEY_FILE), ca.keyPem, 0o600);
+    await writeFileAtomic(root, `${first}\n${ca.certPem}`, 0o644);
+  } else if (kind === 'ca-phase2') {
+    // The new CA signs from now on: first in root.crt, its key in root.key; the old one stays trusted.
+    await writeFileAtomic(
+      join(pkiDir, CA_KEY_FILE),
+      await readFile(join(pkiDir, CA_NEXT_KEY_FILE), 'utf8'),
+      0o600,
+    );
+    await writeFileAtomic(root, `${second}\n${first}\n`, 0o644);
+    await rm(join(pkiDir, CA_NEXT_KEY_FILE));
+  } else if (kind === 'ca-finish') {
+    await writeFileAtomic(root, `${first}\n`, 0o644);
   }
 }
 
 /**
- * Refuse what cannot be rotated (before anything changes, local PKI included), archive and re-issue
- * the pairs, then plan install-server-cert + enable-ssl into the spare slot of each node.
+ * Refuse what cannot be rotated (before anything changes, local PKI included), snapshot the PKI
+ * directory, change it for the phase, then plan what the nodes need: new pairs into the spare server
+ * slot (leaves, CA phase 2) or the new CA bundle (CA phase 1, finish).
  */
 export async function planRotation(
   req: RotateRequest,
@@ -133,9 +261,17 @@ export async function planRotation(
   runId: string = newRunId(),
 ): Promise<PlannedRotation> {
   const { inventory, pkiDir } = req;
+  if (req.mode !== 'leaves' && req.nodes !== undefined && req.nodes.length > 0) {
+    throw new UsageError(
+      'rotate.ca-every-node',
+      '--nodes limits a leaf rotation only: a CA rotation phase covers every node',
+      'drop --nodes',
+    );
+  }
   const nodes = rotationNodes(inventory, req.nodes);
   await requireCa(pkiDir, req.caPassphrase);
-  // Server rotation does not depend on the auth mode; cert auth needs the client pairs to be there.
+  const kind = rotationKind(req.mode, await caRotationState(pkiDir));
+  // Rotation does not depend on the auth mode; cert auth needs the client pairs to be there.
   const auth: AuthMode = inventory.auth ?? 'scram';
   const base: HardenRequest = {
     inventory,
@@ -145,36 +281,54 @@ export async function planRotation(
     ...(req.caPassphrase === undefined ? {} : { caPassphrase: req.caPassphrase }),
     passwords: new Map(),
   };
-  // As deployed now: every node up, one primary, the pairs present and matching.
-  const slots = servingSlots(await prepareHardening(base, outcomes, sessions), nodes);
-  const archive = await archivePairs(pkiDir, runId, nodes);
+  // As deployed now: every node up, one primary, the pairs present and matching, pgharden's TLS on.
+  const deployed = await prepareHardening(base, outcomes, sessions);
+  const slots = servingSlots(deployed, nodes);
+  await checkPhaseReached(kind, deployed, await readFile(join(pkiDir, CA_CERT_FILE), 'utf8'), pkiDir);
+  const snapshot = await snapshotPki(pkiDir, runId);
   try {
-    await issueToDir({
-      dir: pkiDir,
-      cluster: inventory.cluster,
-      // Only the rotated nodes' server leaves: anything else issueToDir would re-issue (a client
-      // leaf near expiry) would leave the local PKI saying something no node serves.
-      leaves: planLeaves(inventory, certRoles(base)).filter(
-        (l) => l.kind === 'node' && nodes.includes(l.name),
-      ),
-      reissue: new Set(nodes),
-      ...(req.caPassphrase === undefined ? {} : { caPassphrase: req.caPassphrase }),
-    });
+    await advancePki(kind, req);
+    const newLeaves = kind === 'leaves' || kind === 'ca-phase2';
+    if (newLeaves) {
+      await issueToDir({
+        dir: pkiDir,
+        cluster: inventory.cluster,
+        // Leaves: only the rotated nodes' server leaves (anything else issueToDir would re-issue, a
+        // client leaf near expiry, would leave the local PKI saying something no node serves).
+        // CA phase 2: every leaf; those of the old CA are re-issued by issueToDir itself.
+        leaves:
+          kind === 'leaves'
+            ? planLeaves(inventory, []).filter((l) => l.kind === 'node' && nodes.includes(l.name))
+            : planLeaves(inventory, certRoles(base)),
+        ...(kind === 'leaves' ? { reissue: new Set(nodes) } : {}),
+        ...(req.caPassphrase === undefined ? {} : { caPassphrase: req.caPassphrase }),
+      });
+    }
     const run = await prepareHardening(base, outcomes, sessions);
-    for (const node of nodes) {
+    const stepsOf = (node: string) => {
+      if (!newLeaves) return [installCa, reload];
       const f = run.contexts.get(node) as HardenContext;
       f.serverSlot = other(slots.get(node) as ServerSlot);
-    }
-    const steps = [installServerCert, enableSsl];
+      if (kind === 'leaves') return [installServerCert, enableSsl];
+      // Phase 2 reorders root.crt (the new CA signs now, so it comes first; same two CAs), and a
+      // standby that authenticates its replication with a certificate gets the new-CA one too.
+      const replication = f.role === 'standby' && certRoles(base).length > 0;
+      return [installCa, installServerCert, enableSsl, ...(replication ? [replicationTls] : [])];
+    };
     const nodePlans: NodePlan<HardenContext>[] = run.nodePlans
       .filter((np) => nodes.includes(np.node))
-      .map((np) => ({ ...np, steps }));
-    // Side by side: a reload changes nothing for existing connections, and the CA stays.
-    const rotation: PreparedRun = { ...run, nodePlans, phases: [nodes.map((node) => ({ node, steps }))] };
+      .map((np) => ({ ...np, steps: stepsOf(np.node) }));
+    // Side by side: a reload changes nothing for existing connections, and every phase keeps a CA
+    // that both the old and the new leaves chain to.
+    const rotation: PreparedRun = {
+      ...run,
+      nodePlans,
+      phases: [nodePlans.map((np) => ({ node: np.node, steps: np.steps }))],
+    };
     const plan = await planHardening(rotation, base, runId, signal);
-    return { plan, run: rotation, runId, generated: new Map(), nodes, archive };
+    return { plan, run: rotation, runId, generated: new Map(), kind, nodes, snapshot };
   } catch (err) {
-    await restoreArchive(pkiDir, archive, nodes);
+    await restorePki(pkiDir, snapshot);
     throw err;
   }
 }

@@ -53,8 +53,9 @@ export interface IssuedLeaf {
   keyLabel: string;
 }
 
-export function caSubject(cluster: string): x509.JsonName {
-  return [{ CN: [`${cluster} pgharden CA`] }];
+/** `generation`: a CA made by a CA rotation carries its date, so operators can tell the two apart. */
+export function caSubject(cluster: string, generation?: string): x509.JsonName {
+  return [{ CN: [`${cluster} pgharden CA${generation === undefined ? '' : ` ${generation}`}`] }];
 }
 
 /** A random positive serial of exactly 16 bytes: first byte 0x01–0x7f (no sign bit, no leading zero). */
@@ -75,11 +76,13 @@ export async function createCa(opts: {
   days?: number;
   passphrase?: string;
   now?: Date;
+  /** CN suffix for a CA that replaces another (rotate --new-ca). */
+  generation?: string;
 }): Promise<NewCa> {
   const now = opts.now ?? new Date();
   const keys = await generateKeyPair(opts.keyType ?? 'p256');
   const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey);
-  const name = caSubject(opts.cluster);
+  const name = caSubject(opts.cluster, opts.generation);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: name,

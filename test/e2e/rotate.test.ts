@@ -3,7 +3,7 @@
 // sslmode=verify-full every 100 ms sees no failure; no restart; replication stays on TLS; a failed
 // rotation is rolled back on every node and in the local PKI. The last test leaves a fresh lab.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -203,10 +203,65 @@ describe('pgharden rotate (leaf re-issue, same CA)', () => {
     expect(JSON.stringify(expiry)).toMatch(/server certificate CN=pg1 in \S+ expires \S+ \([45] days left\)/);
   }, 120_000);
 
-  it('--new-ca and a cluster pgharden did not harden are refused with exit 2, nothing changed', async () => {
-    const ca = await runCli(rotateArgs('--new-ca'));
-    expect(ca.code).toBe(2);
-    expect(jsonEvents(ca.stdout).at(-1)).toMatchObject({ error: { code: 'rotate.ca-not-built' } });
+  it('CA rotation: phase 1 trusts both CAs, phase 2 serves the new chain, finish drops the old CA; a bundle client never fails', async () => {
+    const started = startTimes();
+    const oldCa = await readFile(join(pki, 'root.crt'), 'utf8');
+    const nodeCa = (n: LabNode): number =>
+      (
+        execFileSync('cat', [join(n.dataDir, '..', 'pgharden-tls', 'root.crt')], { encoding: 'utf8' }).match(
+          /BEGIN CERTIFICATE/g,
+        ) ?? []
+      ).length;
+
+    const phase1 = await runCli(rotateArgs('--new-ca'));
+    expect(phase1.code, phase1.stdout + phase1.stderr).toBe(0);
+    for (const n of lab.nodes) expect(nodeCa(n), n.name).toBe(2);
+    const bundle = await readFile(join(pki, 'root.crt'), 'utf8');
+    expect(bundle.startsWith(oldCa.trim())).toBe(true);
+    const certs = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    expect(certs).toHaveLength(2);
+    const newCa = `${certs[1] ?? ''}\n`;
+    await writeFile(join(work, 'new-ca.crt'), newCa);
+    // A client that took the bundle after phase 1: it must never fail from here on.
+    const loop = clientLoop(bundle);
+
+    const phase2 = await runCli(rotateArgs('--new-ca'));
+    expect(phase2.code, phase2.stdout + phase2.stderr).toBe(0);
+    // The served chain is the new CA's: it verifies against the new CA alone.
+    for (const n of lab.nodes) {
+      const out = execFileSync(
+        'sh',
+        [
+          '-c',
+          `echo | openssl s_client -starttls postgres -connect ${n.host}:${n.port} -CAfile ${join(work, 'new-ca.crt')} -verify_return_error 2>&1; echo "exit=$?"`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(out, n.name).toMatch(/exit=0\s*$/);
+    }
+    const again = await runCli(rotateArgs('--new-ca'));
+    expect(jsonEvents(again.stdout).at(-1)).toMatchObject({ error: { code: 'rotate.ca-phase2-done' } });
+
+    const finish = await runCli(rotateArgs('--finish'));
+    expect(finish.code, finish.stdout + finish.stderr).toBe(0);
+    const { attempts, failures } = await loop.stop();
+    expect(failures).toEqual([]);
+    expect(attempts).toBeGreaterThan(lab.nodes.length * 3);
+    for (const n of lab.nodes) expect(nodeCa(n), n.name).toBe(1);
+    expect((await readFile(join(pki, 'root.crt'), 'utf8')).trim()).toBe(newCa.trim());
+    expect(startTimes()).toEqual(started);
+    // Standbys reconnect trusting only the new CA, and stream over TLS.
+    sql(primaryOf(lab), 'SELECT pg_terminate_backend(pid) FROM pg_stat_replication');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await streamingStandbys(lab)).toBe('2');
+    const verify = await runCli(['verify', '-i', inv, '--secrets', lab.secretsPath, '--state-dir', state]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 240_000);
+
+  it('--finish without a CA rotation, and a cluster pgharden did not harden, are refused with exit 2, nothing changed', async () => {
+    const finish = await runCli(rotateArgs('--finish'));
+    expect(finish.code).toBe(2);
+    expect(jsonEvents(finish.stdout).at(-1)).toMatchObject({ error: { code: 'rotate.nothing-to-finish' } });
     lab = await up('streaming');
     const pkiBefore = await localPki();
     const run = await runCli(rotateArgs());
