@@ -188,6 +188,22 @@ describe('auditNode', () => {
       },
       inventory,
     ).filter((f) => f.id === 'tls.cert-expiry');
+    expect(
+      auditNode(
+        {
+          node: 'pg2',
+          ok: true,
+          facts: facts(
+            pgFacts(
+              { caCerts: [cert('/d/root.crt', 'CN=old CA', 500), cert('/d/root.crt', 'CN=new CA', 3000)] },
+              { ssl: 'on' },
+            ),
+            'pg2',
+          ),
+        },
+        inventory,
+      ).find((f) => f.id === 'tls.ca-rotation')?.message,
+    ).toMatch(/trusts 2 CAs \(CN=old CA; CN=new CA\): a CA rotation is in progress/);
     expect(found.map((f) => [f.severity, f.message.split(' in ')[0]])).toEqual([
       ['high', 'CA certificate CN=old CA'],
       ['medium', 'replication client certificate CN=replicator'],

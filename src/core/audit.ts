@@ -95,6 +95,23 @@ function auditPostgres(facts: NodeFacts, pg: PostgresFacts, inventory: Inventory
       fix,
     );
   }
+  const cas = pg.caCerts ?? [];
+  if (cas.length > 1) {
+    // SPEC §9: audit says where a CA rotation stands. Which CA signed the served leaf tells the phase.
+    const servedBy = cas.findIndex((c) => c.subject === pg.serverCert?.issuer);
+    add(
+      'tls.ca-rotation',
+      'info',
+      `ssl_ca_file trusts ${cas.length} CAs (${cas.map((c) => c.subject).join('; ')}): a CA rotation is in progress${
+        servedBy === 0
+          ? ' (the server certificate is from the first)'
+          : servedBy > 0
+            ? ` (the server certificate is from CA ${servedBy + 1})`
+            : ''
+      }`,
+      'pgharden rotate --new-ca (next phase) or --finish (drop the old CA)',
+    );
+  }
   if (sslOn && pg.serverCert === undefined && pg.serverCertError !== undefined) {
     add('tls.cert-unreadable', 'medium', pg.serverCertError, 'install-server-cert');
   }
