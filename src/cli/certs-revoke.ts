@@ -98,7 +98,7 @@ export async function certsRevokeCommand(
       io.stdout.write(
         `${head}\n  ${result.path}: CRL number ${entry.crlNumber ?? '?'}, ${info.entries.length} revoked, ` +
           `next update ${info.nextUpdate ? when(info.nextUpdate) : 'none'}\n` +
-          '  nodes see it once it is deployed as ssl_crl_file (rotation does that)\n',
+          '  nodes see it once it is deployed as ssl_crl_file (`pgharden apply` deploys it and re-issues what was revoked)\n',
       );
     }
     return 0;

@@ -160,6 +160,21 @@ describe('auditNode', () => {
     expect(found.find((f) => f.id === 'tls.cert-expiry')?.severity).toBe(severity);
   });
 
+  it('a deployed CRL near its nextUpdate is high: past it every client certificate of the CA is refused', () => {
+    const crl = { path: '/d/root.crl', issuer: 'CN=ca', nextUpdate: 'x', daysLeft: 3, revoked: 1 };
+    const found = auditNode(
+      { node: 'pg1', ok: true, facts: facts(pgFacts({ crl }, { ssl: 'on' })) },
+      inventory,
+    );
+    expect(found.find((f) => f.id === 'tls.crl-expiry')).toMatchObject({ severity: 'high' });
+    const fresh = { ...crl, daysLeft: 25 };
+    const none = auditNode(
+      { node: 'pg1', ok: true, facts: facts(pgFacts({ crl: fresh }, { ssl: 'on' })) },
+      inventory,
+    );
+    expect(none.find((f) => f.id === 'tls.crl-expiry')).toBeUndefined();
+  });
+
   it('names each expiring certificate the node uses: CA bundle entries and the replication client certificate', () => {
     const cert = (path: string, subject: string, daysLeft: number) => ({
       path,

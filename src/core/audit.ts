@@ -95,6 +95,14 @@ function auditPostgres(facts: NodeFacts, pg: PostgresFacts, inventory: Inventory
       fix,
     );
   }
+  if (pg.crl?.daysLeft !== undefined && pg.crl.daysLeft < 7) {
+    add(
+      'tls.crl-expiry',
+      pg.crl.daysLeft < 0 ? 'critical' : 'high',
+      `CRL ${pg.crl.path} (${pg.crl.revoked} revoked) ${pg.crl.daysLeft < 0 ? 'expired' : 'expires'} ${pg.crl.nextUpdate ?? ''}: past that date every client certificate of its CA is refused`,
+      '`pgharden certs crl` re-signs it, then `pgharden apply` deploys it (reload)',
+    );
+  }
   const cas = pg.caCerts ?? [];
   if (cas.length > 1) {
     // SPEC §9: audit says where a CA rotation stands. Which CA signed the served leaf tells the phase.

@@ -50,6 +50,16 @@ export interface CertFacts {
   sans: string[];
 }
 
+export interface CrlFacts {
+  path: string;
+  issuer: string;
+  /** ISO date; undefined when the CRL has no nextUpdate. */
+  nextUpdate: string | undefined;
+  daysLeft: number | undefined;
+  /** Entries (revoked certificates). */
+  revoked: number;
+}
+
 export interface PostgresFacts {
   version: string;
   versionNum: number;
@@ -88,6 +98,8 @@ export interface PostgresFacts {
   caCerts?: CertFacts[] | undefined;
   /** The client certificate the WAL receiver presents (primary_conninfo sslcert). */
   replicationCert?: CertFacts | undefined;
+  /** ssl_crl_file, when ssl is on and it is set. */
+  crl?: CrlFacts | undefined;
   /** Certificate files that are set but unreadable or not PEM. */
   certErrors?: string[] | undefined;
   startedAt: string;

@@ -131,6 +131,8 @@ export async function prepareHardening(
   });
   const clients: Record<string, PemPair> = {};
   for (const role of certRoles(req)) clients[role] = await readPair(req.pkiDir, role);
+  // After `certs revoke`: every node gets the CRL (ssl_crl_file), so the revoked certificate is refused.
+  const crlPem = await readFile(join(req.pkiDir, 'root.crl'), 'utf8').catch(() => undefined);
 
   const contexts = new Map<string, HardenContext>();
   const secrets = [...req.passwords.values(), ...Object.values(clients).map((c) => c.keyPem)];
@@ -166,7 +168,7 @@ export async function prepareHardening(
           : undefined,
       auth: req.auth,
       minTlsVersion: inventory.tls?.minVersion ?? 'TLSv1.2',
-      tls: { caPem, server, clients },
+      tls: { caPem, server, clients, ...(crlPem === undefined ? {} : { crlPem }) },
       // Outside PGDATA, so base backups and pg_rewind never copy the private key.
       tlsDir,
       passwords: req.passwords,

@@ -7,6 +7,7 @@ import { shellQuote } from '../remote/shell.js';
 import { choosePostmaster, DISCOVER_SCRIPT, parseDiscovery } from './discover.js';
 import { PghardenError } from './errors.js';
 import type {
+  CrlFacts,
   CertFacts,
   HbaRuleRow,
   NodeFacts,
@@ -72,6 +73,29 @@ done`;
     );
   });
   return out;
+}
+
+/**
+ * The CRL the server checks client certificates against: past its nextUpdate, OpenSSL refuses every
+ * client certificate of that CA ("CRL has expired"), so its date matters as much as a certificate's.
+ * @peculiar/x509 is loaded only when a node has a CRL.
+ */
+async function crlFacts(path: string, read: () => string, errors: string[]): Promise<CrlFacts | undefined> {
+  try {
+    const { x509 } = await import('../pki/x509.js');
+    const crl = new x509.X509Crl(read());
+    const next = crl.nextUpdate;
+    return {
+      path,
+      issuer: crl.issuer,
+      nextUpdate: next?.toISOString(),
+      daysLeft: next === undefined ? undefined : Math.floor((next.getTime() - Date.now()) / 86_400_000),
+      revoked: crl.entries.length,
+    };
+  } catch (err) {
+    errors.push(`cannot read CRL ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }
 
 export function certFacts(path: string, pem: string, now = new Date()): CertFacts {
@@ -141,12 +165,13 @@ async function gatherPostgres(
   const sslOn = setting('ssl') === 'on';
   const certPath = sslOn ? setting('ssl_cert_file') : '';
   const caPath = sslOn ? setting('ssl_ca_file') : '';
+  const crlPath = sslOn ? setting('ssl_crl_file') : '';
   const replCertPath = getParam(parseConninfo(primaryConninfo), 'sslcert') ?? '';
   // One exec for all of them (each file is a round trip otherwise).
   const texts = await readTexts(
     session,
     osUser,
-    [hbaFile, identFile, certPath, caPath, replCertPath].filter((p) => p !== '').map(abs),
+    [hbaFile, identFile, certPath, caPath, replCertPath, crlPath].filter((p) => p !== '').map(abs),
     signal,
   );
   const text = (p: string): string => {
@@ -176,6 +201,7 @@ async function gatherPostgres(
   const serverCertError = certPath !== '' && serverCert === undefined ? certErrors[0] : undefined;
   const caCerts = certsOf(caPath, 'CA bundle');
   const [replicationCert] = certsOf(replCertPath, 'replication client certificate');
+  const crl = crlPath === '' ? undefined : await crlFacts(abs(crlPath), () => text(crlPath), certErrors);
   const receiver = rowsOf<WalReceiverRow>('walReceiver')[0];
   const socketDirs = setting('unix_socket_directories');
   return {
@@ -217,6 +243,7 @@ async function gatherPostgres(
       serverCertError,
       caCerts,
       replicationCert,
+      crl,
       certErrors,
       startedAt: server.started_at,
     },

@@ -188,14 +188,18 @@ describe('issueToDir', () => {
 });
 
 describe('openssl verify -x509_strict for every key type', () => {
-  it.each(['p256', 'p384', 'rsa3072'] as const)('%s', async (keyType) => {
-    const r = await issue({ keyType });
-    expect(r.files.every((f) => f.keyType === keyType)).toBe(true);
-    expect(await verify('sslserver', 'pg1.crt')).toMatchObject({ code: 0 });
-    expect(await verify('sslclient', 'app.crt')).toMatchObject({ code: 0 });
-    expect((await openssl('pkey', '-in', 'pg1.key', '-noout')).code).toBe(0);
-    // RSA key generation, not what is tested here, takes seconds on a busy 2-core machine.
-  }, 30_000);
+  it.each(['p256', 'p384', 'rsa3072'] as const)(
+    '%s',
+    async (keyType) => {
+      const r = await issue({ keyType });
+      expect(r.files.every((f) => f.keyType === keyType)).toBe(true);
+      expect(await verify('sslserver', 'pg1.crt')).toMatchObject({ code: 0 });
+      expect(await verify('sslclient', 'app.crt')).toMatchObject({ code: 0 });
+      expect((await openssl('pkey', '-in', 'pg1.key', '-noout')).code).toBe(0);
+      // RSA key generation, not what is tested here, takes seconds on a busy 2-core machine.
+    },
+    30_000,
+  );
 
   it('rsa4096, without blocking the event loop while the keys are generated', async () => {
     let last = performance.now();

@@ -22,6 +22,8 @@ export interface NodeTls {
   server: PemPair;
   /** Client certificates by database role, for cert auth (replication user on standbys, …). */
   clients: Record<string, PemPair>;
+  /** The CA's CRL (root.crl of the PKI dir) once anything was revoked: ssl_crl_file on every node. */
+  crlPem?: string | undefined;
 }
 
 export interface HardenContext {

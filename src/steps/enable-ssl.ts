@@ -36,6 +36,9 @@ export function wantedSettings(f: HardenContext): Record<string, string> {
     ssl_ca_file: p.ca,
     ssl_min_protocol_version: f.minTlsVersion,
     password_encryption: 'scram-sha-256',
+    // Only once something was revoked: an ssl_crl_file makes OpenSSL check every client
+    // certificate against a CRL of its CA (PostgreSQL sets CRL_CHECK | CRL_CHECK_ALL).
+    ...(f.tls.crlPem === undefined ? {} : { ssl_crl_file: p.crl }),
   };
 }
 

@@ -27,6 +27,7 @@ export const MANAGED_SETTINGS = [
   'ssl_cert_file',
   'ssl_key_file',
   'ssl_ca_file',
+  'ssl_crl_file',
   'ssl_min_protocol_version',
   'password_encryption',
   'primary_conninfo',
@@ -50,7 +51,7 @@ const VALIDATE_QUERIES = (identView: boolean) =>
             SELECT s.name, coalesce(f.setting, s.setting) AS setting
               FROM pg_settings s
               LEFT JOIN pg_file_settings f ON f.name = s.name AND f.applied
-             WHERE s.name IN ('ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file'))
+             WHERE s.name IN ('ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file'))
           SELECT name, setting,
                  CASE WHEN name <> 'ssl' AND setting <> '' AND (SELECT setting FROM s WHERE name = 'ssl') = 'on'
                       THEN encode(sha256(pg_read_binary_file(setting, 0, 16777216, true)), 'hex') END AS sha256
@@ -166,14 +167,15 @@ async function checkTlsFiles(
     [p.cert]: f.tls.server.certPem,
     [p.key]: f.tls.server.keyPem,
     [p.ca]: f.tls.caPem,
+    ...(f.tls.crlPem === undefined ? {} : { [p.crl]: f.tls.crlPem }),
   };
   const problems: string[] = [];
   const foreign: { name: string; path: string }[] = [];
-  for (const name of ['ssl_cert_file', 'ssl_key_file', 'ssl_ca_file']) {
+  for (const name of ['ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file']) {
     const row = tls.get(name);
     const setting = str(row?.['setting']);
     if (setting === '') {
-      if (name !== 'ssl_ca_file') problems.push(`${name} is empty`);
+      if (name === 'ssl_cert_file' || name === 'ssl_key_file') problems.push(`${name} is empty`);
       continue;
     }
     const path = abs(setting);

@@ -27,6 +27,7 @@ export interface TlsPaths {
   key: string;
   replCert: string;
   replKey: string;
+  crl: string;
   autoConf: string;
 }
 
@@ -70,6 +71,7 @@ export function tlsPaths(f: HardenContext): TlsPaths {
     key: server.key,
     replCert: `${dir}/replication.crt`,
     replKey: `${dir}/replication.key`,
+    crl: `${dir}/root.crl`,
     autoConf: posix.join(f.facts.pg.dataDir, 'postgresql.auto.conf'),
   };
 }
