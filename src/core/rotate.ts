@@ -160,6 +160,20 @@ async function copyKeepingMode(from: string, to: string): Promise<void> {
 
 const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
 
+/**
+ * The auth mode the cluster was hardened with: the inventory's, else what the standbys show (a
+ * client certificate in primary_conninfo = certificate auth). It decides which client pairs a
+ * rotation re-issues and deploys; guessing "cert" for a SCRAM cluster would add certificates to
+ * its replication, so only the deployed state says so.
+ */
+export function deployedAuth(inventory: Inventory, outcomes: readonly NodeOutcome[]): AuthMode {
+  if (inventory.auth !== undefined) return inventory.auth;
+  const certReplication = outcomes.some(
+    (o) => o.ok && o.facts.pg?.role === 'standby' && /\bsslcert=/.test(o.facts.pg.primaryConninfo ?? ''),
+  );
+  return certReplication ? 'cert' : 'scram';
+}
+
 /** Which rotation a request is, from the PKI directory's state; refuses one that does not fit it. */
 export function rotationKind(mode: RotateMode, state: 'none' | 'phase1' | 'phase2'): RotationKind {
   if (mode === 'leaves') return 'leaves';
@@ -281,8 +295,7 @@ export async function planRotation(
       'nothing was changed; rotate leaves (`pgharden rotate`) or revoke and re-issue instead',
     );
   }
-  // Rotation does not depend on the auth mode; cert auth needs the client pairs to be there.
-  const auth: AuthMode = inventory.auth ?? 'scram';
+  const auth = deployedAuth(inventory, outcomes);
   const base: HardenRequest = {
     inventory,
     auth,
@@ -299,6 +312,7 @@ export async function planRotation(
   try {
     await advancePki(kind, req);
     const newLeaves = kind === 'leaves' || kind === 'ca-phase2';
+    const allNodes = nodes.length === inventory.nodes.length;
     if (newLeaves) {
       await issueToDir({
         dir: pkiDir,
@@ -306,11 +320,15 @@ export async function planRotation(
         // Leaves: only the rotated nodes' server leaves (anything else issueToDir would re-issue, a
         // client leaf near expiry, would leave the local PKI saying something no node serves).
         // CA phase 2: every leaf; those of the old CA are re-issued by issueToDir itself.
+        // With certificate auth a rotation of every node re-issues the client pairs too (SPEC §9:
+        // "per node and per client role"); --nodes limits it to those nodes' server leaves.
         leaves:
           kind === 'leaves'
-            ? planLeaves(inventory, []).filter((l) => l.kind === 'node' && nodes.includes(l.name))
+            ? planLeaves(inventory, allNodes ? certRoles(base) : []).filter(
+                (l) => (l.kind === 'node' && nodes.includes(l.name)) || l.kind === 'client',
+              )
             : planLeaves(inventory, certRoles(base)),
-        ...(kind === 'leaves' ? { reissue: new Set(nodes) } : {}),
+        ...(kind === 'leaves' ? { reissue: new Set([...nodes, ...(allNodes ? certRoles(base) : [])]) } : {}),
         ...(req.caPassphrase === undefined ? {} : { caPassphrase: req.caPassphrase }),
       });
     }
@@ -319,11 +337,14 @@ export async function planRotation(
       if (!newLeaves) return [installCa, reload];
       const f = run.contexts.get(node) as HardenContext;
       f.serverSlot = other(slots.get(node) as ServerSlot);
-      if (kind === 'leaves') return [installServerCert, enableSsl];
-      // Phase 2 reorders root.crt (the new CA signs now, so it comes first; same two CAs), and a
-      // standby that authenticates its replication with a certificate gets the new-CA one too.
-      const replication = f.role === 'standby' && certRoles(base).length > 0;
-      return [installCa, installServerCert, enableSsl, ...(replication ? [replicationTls] : [])];
+      // A standby that authenticates its replication with a certificate gets its new pair too (it
+      // presents it at its next reconnect).
+      const replication =
+        f.role === 'standby' && certRoles(base).length > 0 && (allNodes || kind !== 'leaves');
+      const tail = replication ? [replicationTls] : [];
+      if (kind === 'leaves') return [installServerCert, enableSsl, ...tail];
+      // Phase 2 reorders root.crt (the new CA signs now, so it comes first; same two CAs).
+      return [installCa, installServerCert, enableSsl, ...tail];
     };
     const nodePlans: NodePlan<HardenContext>[] = run.nodePlans
       .filter((np) => nodes.includes(np.node))

@@ -14,9 +14,11 @@ import type { HardenContext } from './context.js';
 import { keyPlaceholder } from './install-server-cert.js';
 import { validateAndReload } from './reload.js';
 import {
+  inspectRemote,
   pgConn,
   plainReload,
   publicKeySha256,
+  sha256Hex,
   recall,
   remember,
   runAsPg,
@@ -89,7 +91,23 @@ export const replicationTls = defineStep<HardenContext>({
     );
     remember(f, REPLICATION_TLS, { dirExists: true, files: {}, text: {}, home: out.trim() || undefined });
     const redacted = f.facts.pg.primaryConninfo ?? '';
-    return secureConninfo(f, redacted, out.trim() || undefined).conninfo !== redacted;
+    const edit = secureConninfo(f, redacted, out.trim() || undefined);
+    if (edit.conninfo !== redacted) return true;
+    // The conninfo is right; with certificate auth the client pair it names must be ours too (a CA
+    // rotation re-issues it: the old one would be refused once the old CA is gone).
+    const client = f.auth !== 'scram' ? f.tls.clients[edit.user] : undefined;
+    if (client === undefined) return false;
+    const p = tlsPaths(f);
+    const [cert, key] = await inspectRemote(
+      session,
+      f,
+      [
+        { path: p.replCert, kind: 'none' },
+        { path: p.replKey, kind: 'pkey' },
+      ],
+      signal,
+    );
+    return !(cert?.sha256 === sha256Hex(client.certPem) && key?.pubSha256 === publicKeySha256(client.keyPem));
   },
   plan({ facts: f }) {
     const p = tlsPaths(f);

@@ -1,7 +1,8 @@
-// Revocation (issue #8, SPEC §9) on the lab hardened with certificate auth: `certs revoke app`, then
-// `apply` deploys the CRL as ssl_crl_file on every node (reload only) and re-issues the revoked
-// leaf. The revoked certificate is refused, the re-issued one and the other roles' (replication)
-// keep working. Leaves a fresh insecure lab.
+// Rotation on the lab hardened with certificate auth (issue #8, SPEC §9): a CA rotation re-issues the
+// client pairs too (the standbys' replication pair included), so nothing that authenticates with a
+// certificate breaks when the old CA goes; then revocation: `certs revoke app`, and `apply` deploys
+// the CRL as ssl_crl_file on every node (reload only) and re-issues the revoked leaf. Leaves a fresh
+// insecure lab.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +70,23 @@ afterAll(async () => {
   await up('streaming');
 }, 120_000);
 
-describe('revocation with certificate auth', () => {
+describe('rotation and revocation with certificate auth', () => {
+  it('CA rotation: app logins and certificate-authenticated replication work through every phase; the old CA is refused after finish', async () => {
+    const old = await appPair();
+    for (const phase of ['--new-ca', '--new-ca', '--finish']) {
+      const run = await runCli(['rotate', '-i', inv, phase, '--yes', '--state-dir', state, '--json']);
+      expect(run.code, `${phase}: ${run.stdout}${run.stderr}`).toBe(0);
+      const now = await appPair();
+      for (const n of lab.nodes) expect(await loginWith(n, now), `${phase} ${n.name}`).toBeUndefined();
+      // Standbys reconnect with the client pair they have now (new CA after phase 2).
+      sql(primaryOf(lab), 'SELECT pg_terminate_backend(pid) FROM pg_stat_replication');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await streamingStandbys(lab), phase).toBe('2');
+    }
+    expect((await appPair()).cert).not.toBe(old.cert);
+    for (const n of lab.nodes) expect(await loginWith(n, old), n.name).toMatch(/unknown ca|certificate/i);
+  }, 240_000);
+
   it('a revoked client certificate is refused once apply deployed the CRL; the re-issued one and replication work', async () => {
     const old = await appPair();
     for (const n of lab.nodes) expect(await loginWith(n, old), n.name).toBeUndefined();
