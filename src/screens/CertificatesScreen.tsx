@@ -2,11 +2,11 @@
 // shown with subject, SANs, key type, validity, issuer, fingerprint, and its lint problems in red.
 import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { TextInput } from '@inkjs/ui';
 import { certErrors } from '../wizard/reducer.js';
 import type { CertView } from '../wizard/state.js';
 import { useScreenKeys } from './keys.js';
 import { Menu } from './Menu.js';
+import { TextField } from './TextField.js';
 import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 
@@ -74,8 +74,8 @@ export function CertificatesScreen({ state, dispatch, active }: ScreenProps) {
     return (
       <Box flexDirection="column">
         <Text>Directory with root.crt, NODE.crt/.key per node (and ROLE.crt/.key for cert auth):</Text>
-        <TextInput
-          isDisabled={!active}
+        <TextField
+          active={active}
           placeholder="~/pki/prod"
           onSubmit={(dir) => {
             if (dir.trim() === '') return;

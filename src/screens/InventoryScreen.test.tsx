@@ -32,6 +32,13 @@ describe('InventoryScreen', () => {
     expect(w.intents).toEqual([{ type: 'inventory:load', path: 'qa.yaml' }]); // q is text here
   });
 
+  it('a path pasted with its Enter as ONE chunk is loaded (not an empty or stale value)', async () => {
+    const w = await renderWizard(atInventory());
+    await w.press(KEY.down, KEY.enter);
+    await w.press('/tmp/inv.yaml\r');
+    expect(w.intents).toEqual([{ type: 'inventory:load', path: '/tmp/inv.yaml' }]);
+  });
+
   it('a bad inventory shows the error and its hint, and stays', async () => {
     const w = await renderWizard(atInventory());
     await w.press(KEY.enter);

@@ -2,9 +2,10 @@
 // Every answer is dispatched; reading and writing files is the engine's job.
 import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { MultiSelect, TextInput } from '@inkjs/ui';
+import { MultiSelect } from '@inkjs/ui';
 import { useScreenKeys } from './keys.js';
 import { Menu } from './Menu.js';
+import { TextField } from './TextField.js';
 import { Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 
@@ -59,9 +60,9 @@ export function InventoryScreen({ state, dispatch, active }: ScreenProps) {
     return (
       <Box flexDirection="column">
         <Text>Inventory file (YAML, SPEC §5); Enter to load, Esc to go back:</Text>
-        <TextInput
+        <TextField
           key="path"
-          isDisabled={!active}
+          active={active}
           placeholder="inventory.yaml"
           onSubmit={(path) => {
             if (path.trim() !== '') dispatch({ type: 'inventory:load', path: path.trim() });
@@ -112,9 +113,9 @@ export function InventoryScreen({ state, dispatch, active }: ScreenProps) {
     return (
       <Box flexDirection="column">
         <Text>Cluster name:</Text>
-        <TextInput
+        <TextField
           key="cluster"
-          isDisabled={!active}
+          active={active}
           defaultValue={draft.cluster}
           onSubmit={(cluster) => {
             setDraft((d) => ({ ...d, cluster: cluster.trim() || 'main' }));
@@ -128,9 +129,9 @@ export function InventoryScreen({ state, dispatch, active }: ScreenProps) {
     return (
       <Box flexDirection="column">
         <Text>Network your clients and peers connect from (CIDR, comma-separated):</Text>
-        <TextInput
+        <TextField
           key="network"
-          isDisabled={!active}
+          active={active}
           placeholder="10.0.0.0/24"
           onSubmit={(network) => {
             if (network.trim() === '') return;
@@ -144,9 +145,9 @@ export function InventoryScreen({ state, dispatch, active }: ScreenProps) {
   return (
     <Box flexDirection="column">
       <Text>Save the inventory as (it is replayable headless):</Text>
-      <TextInput
+      <TextField
         key="out"
-        isDisabled={!active}
+        active={active}
         defaultValue={`${draft.cluster}.yaml`}
         onSubmit={(path) => {
           dispatch({

@@ -1,9 +1,10 @@
 // Questions that interrupt any screen: first-use host key, a role's password, Ctrl-C confirmation.
 import { Box, Text } from 'ink';
-import { ConfirmInput, PasswordInput } from '@inkjs/ui';
+import { ConfirmInput } from '@inkjs/ui';
 import type { UnknownHostKeyDecision } from '../remote/types.js';
 import type { Dispatch, HostKeyPrompt } from '../wizard/state.js';
 import { Menu } from './Menu.js';
+import { TextField } from './TextField.js';
 import { Tone } from './theme.js';
 
 export function HostKeyQuestion({ prompt, dispatch }: { prompt: HostKeyPrompt; dispatch: Dispatch }) {
@@ -39,7 +40,8 @@ export function PasswordQuestion({ role, dispatch }: { role: string; dispatch: D
         Role <Tone tone="title">{role}</Tone> has an md5 hash: type its current password so it can be re-set
         as SCRAM (sent only over the node&apos;s local socket, never shown or logged). Empty: stop.
       </Text>
-      <PasswordInput
+      <TextField
+        mask
         placeholder="password"
         onSubmit={(password) =>
           dispatch({ type: 'password:answer', role, password: password === '' ? undefined : password })

@@ -14,6 +14,8 @@ export const tick = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r,
 export const KEY = {
   up: '\u001B[A',
   down: '\u001B[B',
+  right: '\u001B[C',
+  left: '\u001B[D',
   enter: '\r',
   escape: '\u001B',
   ctrlC: '\u0003',
