@@ -14,7 +14,7 @@ import { HELP } from './help.js';
 import { InventoryScreen } from './InventoryScreen.js';
 import { PlanScreen } from './PlanScreen.js';
 import { PreflightScreen } from './PreflightScreen.js';
-import { HostKeyQuestion, PasswordQuestion, QuitQuestion } from './Prompts.js';
+import { HostKeyQuestion, PasswordQuestion, QuitQuestion, SecretQuestion } from './Prompts.js';
 import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 import { VerifyScreen } from './VerifyScreen.js';
@@ -130,7 +130,8 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
   );
   const [hostKey] = state.prompts.hostKeys;
   const password = state.prompts.password;
-  const modal = state.quitConfirm || hostKey !== undefined || password !== undefined;
+  const secret = state.secretPrompts?.[0];
+  const modal = state.quitConfirm || hostKey !== undefined || password !== undefined || secret !== undefined;
   const active = !modal && state.busy === undefined && state.exitCode === undefined;
   const Current = SCREENS[state.screen];
   return (
@@ -159,6 +160,9 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
         ) : null}
         {password !== undefined && hostKey === undefined && !state.quitConfirm ? (
           <PasswordQuestion role={password.role} dispatch={dispatch} />
+        ) : null}
+        {secret !== undefined && password === undefined && hostKey === undefined && !state.quitConfirm ? (
+          <SecretQuestion key={secret.id} prompt={secret} dispatch={dispatch} />
         ) : null}
         {state.quitConfirm ? <QuitQuestion question={quitQuestion(state)} dispatch={dispatch} /> : null}
       </Box>

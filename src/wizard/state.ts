@@ -149,6 +149,36 @@ export interface HostKeyPrompt {
 
 type Status = 'idle' | 'running' | 'done' | 'failed';
 
+// --- Secret prompts (passphrases, sudo password, SSH keyboard-interactive) ---
+// The question is state; the answer never is: it resolves the engine's promise and is dropped.
+export type SecretKind =
+  /** The PKI directory's root.key is encrypted (generating or keeping certificates signs with it). */
+  | 'ca-passphrase'
+  /** An imported server or client key is encrypted (lint checks it against its certificate). */
+  | 'key-passphrase'
+  /** An encrypted SSH identity file. */
+  | 'ssh-key-passphrase'
+  /** sudo wants the SSH user's password on a node. */
+  | 'sudo-password'
+  /** A keyboard-interactive question of a node's sshd. */
+  | 'ssh-prompt';
+
+export interface SecretRequest {
+  kind: SecretKind;
+  /** What it unlocks: a file, or `user@node`. */
+  subject: string;
+  /** ssh-prompt: the server's question. */
+  question?: string | undefined;
+  /** ssh-prompt: the server allows echoing the answer (not a password). */
+  echo?: boolean | undefined;
+  /** Asked again: why (e.g. the passphrase did not decrypt the key). */
+  retry?: string | undefined;
+}
+
+export interface SecretPrompt extends SecretRequest {
+  id: string;
+}
+
 export interface WizardState {
   screen: Screen;
   /** Screens to go back to (Esc/q), newest last. */
@@ -188,6 +218,8 @@ export interface WizardState {
   audit: { status: Status; findings: Finding[]; exitCode?: ExitCode | undefined };
   prompts: { hostKeys: HostKeyPrompt[]; password?: { role: string } | undefined };
   warnings: string[];
+  /** Secrets the engine waits for, oldest first (absent: none). */
+  secretPrompts?: SecretPrompt[] | undefined;
 }
 
 export function initialState(): WizardState {
@@ -226,6 +258,8 @@ export type Intent =
   | { type: 'hostkey:answer'; id: string; decision: UnknownHostKeyDecision }
   /** The password goes to the engine and is dropped: the reducer never stores it. */
   | { type: 'password:answer'; role: string; password: string | undefined }
+  /** The answer goes to the engine and is dropped: the reducer never stores it. undefined: Esc. */
+  | { type: 'secret:answer'; id: string; value: string | undefined }
   | { type: 'interrupt:request' }
   | { type: 'interrupt:cancel' }
   | { type: 'interrupt:confirm' }
@@ -242,6 +276,7 @@ export type Result =
   | { type: 'preflight:finished'; details: PreflightDetail[]; findings: Finding[] }
   | { type: 'hostkey:ask'; prompt: HostKeyPrompt }
   | { type: 'password:ask'; role: string }
+  | { type: 'secret:ask'; prompt: SecretPrompt }
   | { type: 'certs:ready'; dir: string; items: CertView[] }
   | { type: 'plan:ready'; plan: PlanDocument }
   | { type: 'apply:finished'; runId: string; journal: string }
