@@ -17,14 +17,17 @@ export function Menu<T extends string>({
   items,
   onChoose,
   active = true,
+  initial = 0,
 }: {
   items: readonly MenuItem<T>[];
   onChoose: (value: T) => void;
   active?: boolean;
+  /** Where the cursor starts (coming back to a menu: the item left from). */
+  initial?: number;
 }) {
-  const [cursor, setCursorState] = useState(0);
+  const [cursor, setCursorState] = useState(initial);
   // Keys can arrive in one chunk (↓↓⏎ typed ahead or pasted): Enter must see the moves before it.
-  const at = useRef(0);
+  const at = useRef(initial);
   const setCursor = (next: number): void => {
     at.current = next;
     setCursorState(next);

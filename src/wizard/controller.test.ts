@@ -282,3 +282,31 @@ describe('wizard controller: secret prompts', () => {
     expect(c.getState().exitCode).toBe(130);
   });
 });
+
+describe('wizard controller: per-role auth', () => {
+  it('the roles changed on the auth screen go to the engine before certificates', async () => {
+    const seen: unknown[] = [];
+    const engine = fakeEngine({
+      setRoleAuth: (roles) => {
+        seen.push(roles);
+      },
+      certificates: (auth, src) => {
+        seen.push(`certificates ${auth} ${src.kind}`);
+        return Promise.resolve({ dir: '/pki', items: CERTS });
+      },
+    });
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'job:choose', job: 'harden' });
+    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+    await tick();
+    c.dispatch({ type: 'hostkey:answer', id: c.getState().prompts.hostKeys[0]!.id, decision: 'accept-once' });
+    await tick();
+    c.dispatch({ type: 'preflight:continue' });
+    c.dispatch({ type: 'auth:role', role: 'app', auth: 'cert' });
+    c.dispatch({ type: 'auth:role', role: 'replicator', auth: 'cluster' });
+    c.dispatch({ type: 'auth:choose', auth: 'scram' });
+    c.dispatch({ type: 'certs:generate' });
+    await tick();
+    expect(seen).toEqual([{ app: 'cert', replicator: 'cluster' }, 'certificates scram generate']);
+  });
+});

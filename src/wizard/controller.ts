@@ -270,11 +270,17 @@ export class WizardController {
       case 'finish':
         if (before.screen === 'done') return this.#exit(finalExitCode(after));
         return;
+      case 'auth:choose':
+        // Before certificates: which roles get one depends on each role's auth.
+        if (after.screen === 'certificates' && before.screen === 'auth' && after.roleAuth !== undefined) {
+          (await this.#engine).setRoleAuth?.(after.roleAuth);
+        }
+        return;
+      case 'auth:role':
       case 'job:choose':
       case 'help:toggle':
       case 'error:dismiss':
       case 'preflight:continue':
-      case 'auth:choose':
       case 'interrupt:request':
       case 'interrupt:cancel':
         return;

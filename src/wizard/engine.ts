@@ -115,6 +115,7 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         topology: inv.topology,
         network: inv.network,
         nodes: inv.nodes.map((n) => ({ name: n.name, host: n.host, role: n.role })),
+        roles: inv.roles?.map((r) => ({ name: r.name, kind: r.kind, auth: r.auth })),
       };
       return view;
     },
@@ -261,6 +262,16 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       await close();
       const r = await runAudit(inventory(), busFor(hooks), connectOptions(hooks), signal);
       return { findings: r.findings, exitCode: r.exitCode };
+    },
+
+    setRoleAuth(choices) {
+      const inv = inventory();
+      inv.roles = inv.roles?.map((r) => {
+        const choice = choices[r.name];
+        if (choice === undefined) return r;
+        const { auth: _old, ...rest } = r;
+        return choice === 'cluster' ? rest : { ...rest, auth: choice };
+      });
     },
 
     async close() {

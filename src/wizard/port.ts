@@ -13,6 +13,7 @@ import type {
   InterruptedRunView,
   InventoryView,
   PreflightDetail,
+  RoleAuthChoice,
   SecretRequest,
   SshHostView,
 } from './state.js';
@@ -59,6 +60,11 @@ export interface WizardEngine {
    */
   runOutputs(exitCode: ExitCode): Promise<RunFiles | undefined>;
   audit(hooks: EngineHooks, signal: AbortSignal): Promise<{ findings: Finding[]; exitCode: ExitCode }>;
+  /**
+   * Per-role auth chosen on the auth screen, set on the loaded inventory's `roles[].auth` ('cluster':
+   * removed) before certificates and the plan; saved inventories carry it.
+   */
+  setRoleAuth?(roles: Readonly<Record<string, RoleAuthChoice>>): void;
   /** Close every SSH session; safe to call twice. */
   close(): Promise<void>;
 }

@@ -84,6 +84,7 @@ function afterInventory(s: WizardState, action: Extract<Action, { type: 'invento
   return {
     ...next,
     inventory: { ...s.inventory, view: action.view },
+    roleAuth: undefined, // per-role choices belong to the inventory they were made for
     preflight: { rows, details: [], findings: [], status: 'running' },
     audit: { status: s.job === 'audit' ? 'running' : 'idle', findings: [] },
   };
@@ -185,6 +186,8 @@ export function reduce(s: WizardState, a: Action): WizardState {
       return { ...s, prompts: { ...s.prompts, hostKeys: s.prompts.hostKeys.filter((p) => p.id !== a.id) } };
     case 'password:answer': // the password itself is for the engine only
       return { ...s, prompts: { ...s.prompts, password: undefined } };
+    case 'auth:role':
+      return s.screen === 'auth' ? { ...s, roleAuth: { ...s.roleAuth, [a.role]: a.auth } } : s;
     case 'secret:answer': // the answer itself is for the engine only
       return { ...s, secretPrompts: s.secretPrompts?.filter((p) => p.id !== a.id) };
     case 'secret:ask':

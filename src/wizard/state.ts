@@ -36,6 +36,8 @@ export interface InventoryView {
   topology: string;
   network: string[];
   nodes: { name: string; host: string; role?: string | undefined }[];
+  /** Database roles (SPEC §5 `roles:`) with their own auth mode when the inventory gives one. */
+  roles?: { name: string; kind: string; auth?: AuthMode | undefined }[] | undefined;
 }
 
 export interface SshHostView {
@@ -149,6 +151,10 @@ export interface HostKeyPrompt {
 
 type Status = 'idle' | 'running' | 'done' | 'failed';
 
+// --- Per-role auth (SPEC §5 `roles[].auth`) ---
+/** A role's auth as chosen on the auth screen: a mode of its own, or the cluster's choice. */
+export type RoleAuthChoice = AuthMode | 'cluster';
+
 // --- Secret prompts (passphrases, sudo password, SSH keyboard-interactive) ---
 // The question is state; the answer never is: it resolves the engine's promise and is dropped.
 export type SecretKind =
@@ -218,6 +224,8 @@ export interface WizardState {
   audit: { status: Status; findings: Finding[]; exitCode?: ExitCode | undefined };
   prompts: { hostKeys: HostKeyPrompt[]; password?: { role: string } | undefined };
   warnings: string[];
+  /** Per-role auth changed on the auth screen (role → choice); absent roles keep the inventory's. */
+  roleAuth?: Record<string, RoleAuthChoice> | undefined;
   /** Secrets the engine waits for, oldest first (absent: none). */
   secretPrompts?: SecretPrompt[] | undefined;
 }
@@ -251,6 +259,7 @@ export type Intent =
   | { type: 'inventory:build'; input: BuildInventoryInput }
   | { type: 'preflight:continue' }
   | { type: 'auth:choose'; auth: AuthMode }
+  | { type: 'auth:role'; role: string; auth: RoleAuthChoice }
   | { type: 'certs:generate' }
   | { type: 'certs:import'; dir: string }
   | { type: 'certs:continue' }
