@@ -1,5 +1,5 @@
 // The real engine adapter, without SSH: what it does on this machine (inventory, certificates).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -60,6 +60,27 @@ describe('wizard engine (local work only)', () => {
     engine.setRoleAuth?.({ app: 'cluster', replicator: 'scram+cert' });
     expect(await names()).toEqual(['CA', 'pg1', 'replicator']);
     await engine.close();
+  });
+
+  it('writes an inventory from a pasted host list: names, hosts, SSH ports; it loads back', async () => {
+    const engine = createEngine({ HOME: dir, XDG_STATE_HOME: join(dir, 'state') }, dir);
+    const path = await engine.writeInventory({
+      cluster: 'lab',
+      network: ['127.0.0.0/8'],
+      path: 'lab.yaml',
+      nodes: [
+        { alias: '127.0.1.11', name: 'pg1', host: '127.0.1.11', role: 'primary' },
+        { alias: '127.0.1.12', name: 'pg2', host: '127.0.1.12', sshPort: 2222, role: 'standby' },
+      ],
+    });
+    expect(path).toBe(join(dir, 'lab.yaml'));
+    const text = await readFile(path, 'utf8');
+    expect(text).toContain('port: 2222');
+    const view = await engine.loadInventory(path);
+    expect(view.nodes).toEqual([
+      { name: 'pg1', host: '127.0.1.11', role: 'primary' },
+      { name: 'pg2', host: '127.0.1.12', role: 'standby' },
+    ]);
   });
 
   it('generate with an encrypted CA key: asked (again when wrong); Esc stops with a clear error', async () => {

@@ -133,11 +133,16 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         { cluster: input.cluster, network: input.network, topology: 'streaming' },
         // host stays the alias so ~/.ssh/config (User, Port, IdentityFile, ProxyJump) applies.
         input.nodes.map((n) => ({
-          name: n.alias.replace(/[^A-Za-z0-9._-]/g, '-'),
-          host: n.alias,
+          name: n.name ?? n.alias.replace(/[^A-Za-z0-9._-]/g, '-'),
+          host: n.host ?? n.alias,
           role: n.role,
         })),
       );
+      // A pasted host:port is the node's SSH port (nodes[].ssh.port).
+      inv.nodes = inv.nodes.map((node, i) => {
+        const port = input.nodes[i]?.sshPort;
+        return port === undefined ? node : { ...node, ssh: { ...node.ssh, port } };
+      });
       return writeInventoryFile(inv, expandHome(input.path, cwd), false);
     },
 

@@ -52,7 +52,17 @@ export type NodeRole = 'primary' | 'standby';
 export interface BuildInventoryInput {
   cluster: string;
   network: string[];
-  nodes: { alias: string; role: NodeRole }[];
+  /**
+   * `alias`: a ~/.ssh/config Host (name and host derive from it). A pasted host list gives `name`,
+   * `host` and `sshPort` instead (alias is then the host).
+   */
+  nodes: {
+    alias: string;
+    role: NodeRole;
+    name?: string | undefined;
+    host?: string | undefined;
+    sshPort?: number | undefined;
+  }[];
   /** Where the inventory is written (refused when it exists). */
   path: string;
 }
