@@ -6,6 +6,7 @@ import { MultiSelect } from '@inkjs/ui';
 import { useScreenKeys } from './keys.js';
 import { Menu } from './Menu.js';
 import { TextField } from './TextField.js';
+import { Marked } from './layout.js';
 import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 import { parseHostList, type HostListError, type PastedNode } from '../wizard/host-list.js';
@@ -49,11 +50,11 @@ function PastedHosts({ active, onNodes }: { active: boolean; onNodes: (nodes: Pa
       </Text>
       <Tone tone="dim">e.g. pg1 127.0.1.11 primary · db2.example.com:2222</Tone>
       {last?.errors.map((e) => (
-        <Text key={`${e.line}:${e.message}`} wrap="truncate-end">
+        <Marked key={`${e.line}:${e.message}`} mark={<Tone tone="bad">{MARK.bad}</Tone>}>
           <Tone tone="bad">
-            {MARK.bad} line {e.line}: {e.message}
+            line {e.line}: {e.message}
           </Tone>
-        </Text>
+        </Marked>
       ))}
       <TextField
         // After errors: a new field holding the text, to fix at its end or clear with Ctrl-U.

@@ -51,23 +51,27 @@ export function PasswordQuestion({ role, dispatch }: { role: string; dispatch: D
   );
 }
 
-function secretQuestion(p: SecretPrompt): { ask: string; use: string; esc: string } {
+/** `file`: the subject is a path, shown on its own line and cut in the middle when too long. */
+function secretQuestion(p: SecretPrompt): { ask: string; file?: string; use: string; esc: string } {
   switch (p.kind) {
     case 'ca-passphrase':
       return {
-        ask: `The CA key ${p.subject} is encrypted: its passphrase`,
+        ask: 'The CA key is encrypted: its passphrase',
+        file: p.subject,
         use: 'to sign the cluster certificates',
         esc: 'stop',
       };
     case 'key-passphrase':
       return {
-        ask: `${p.subject} is encrypted: its passphrase`,
+        ask: 'This key is encrypted: its passphrase',
+        file: p.subject,
         use: 'to check the key against its certificate',
         esc: 'skip (lint reports the key as encrypted)',
       };
     case 'ssh-key-passphrase':
       return {
-        ask: `SSH key ${p.subject} is encrypted: its passphrase`,
+        ask: 'SSH key encrypted: its passphrase',
+        file: p.subject,
         use: 'to log in',
         esc: 'skip this key',
       };
@@ -101,6 +105,11 @@ export function SecretQuestion({ prompt, dispatch }: { prompt: SecretPrompt; dis
       <Text wrap="wrap">
         {q.ask} <Tone tone="dim">({q.use}; never shown, stored or logged)</Tone>
       </Text>
+      {q.file !== undefined ? (
+        <Text wrap="truncate-middle">
+          <Tone tone="title">{q.file}</Tone>
+        </Text>
+      ) : null}
       <TextField
         // A new prompt (or the same one asked again) starts empty.
         key={prompt.id}

@@ -21,7 +21,7 @@ export interface TextFieldProps {
    * submits the lines before it.
    */
   multiline?: boolean | undefined;
-  /** Shown before the text, e.g. `› `. */
+  /** Shown before the text (then a space), e.g. `›`. */
   prompt?: string | undefined;
 }
 
@@ -88,7 +88,7 @@ export function TextField({
   defaultValue,
   mask = false,
   multiline = false,
-  prompt = '› ',
+  prompt = '›',
 }: TextFieldProps) {
   const initial = mask ? [] : [...(defaultValue ?? '')];
   const buf = useRef<Buffer>({ chars: initial, cursor: initial.length });
@@ -139,10 +139,16 @@ export function TextField({
 
   const { chars, cursor } = buf.current;
   const shown = mask ? chars.map(() => MASK_CHAR) : chars;
+  // The prompt in its own column: long text is cut or wrapped beside it, never over it.
+  const head = (
+    <Box flexShrink={0} marginRight={1}>
+      <Text>{prompt}</Text>
+    </Box>
+  );
   if (shown.length === 0) {
     return (
       <Box>
-        <Text>{prompt}</Text>
+        {head}
         {active ? <Text inverse> </Text> : null}
         {placeholder !== undefined ? <Tone tone="dim">{placeholder}</Tone> : null}
       </Box>
@@ -151,14 +157,16 @@ export function TextField({
   if (multiline) {
     const lines = shown.join('').split('\n');
     return (
-      <Box flexDirection="column">
-        {lines.map((line, i) => (
-          <Text key={i} wrap="truncate-start">
-            {i === 0 ? prompt : ' '.repeat(prompt.length)}
-            {line}
-            {i === lines.length - 1 && active ? <Text inverse> </Text> : null}
-          </Text>
-        ))}
+      <Box>
+        {head}
+        <Box flexDirection="column">
+          {lines.map((line, i) => (
+            <Text key={i} wrap="truncate-start">
+              {line}
+              {i === lines.length - 1 && active ? <Text inverse> </Text> : null}
+            </Text>
+          ))}
+        </Box>
       </Box>
     );
   }
@@ -167,7 +175,7 @@ export function TextField({
   const after = shown.slice(cursor + 1).join('');
   return (
     <Box>
-      <Text>{prompt}</Text>
+      {head}
       {/* Long text keeps its end (where one types) in view on narrow terminals. */}
       <Text wrap="truncate-start">
         {before}

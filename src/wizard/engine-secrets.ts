@@ -69,7 +69,7 @@ export async function unlockCa(dir: string, ask: AskSecret | undefined): Promise
     } catch (err) {
       const code = codeOf(err);
       if (code !== 'key.encrypted-no-passphrase' && code !== 'key.wrong-passphrase') throw err;
-      if (code === 'key.wrong-passphrase') retry = `that passphrase does not decrypt ${file}`;
+      if (code === 'key.wrong-passphrase') retry = 'that passphrase does not decrypt the CA key';
       given = ask === undefined ? undefined : await ask({ kind: 'ca-passphrase', subject: file, retry });
       if (given === undefined) {
         throw new UsageError(
@@ -98,7 +98,7 @@ export async function unlockKey(file: string, ask: AskSecret | undefined): Promi
       return given;
     } catch (err) {
       if (codeOf(err) !== 'key.wrong-passphrase') return undefined;
-      retry = `that passphrase does not decrypt ${file}`;
+      retry = 'that passphrase does not decrypt this key';
     }
   }
 }
