@@ -1,3 +1,4 @@
+import chalk from 'chalk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
 import { ColorContext } from './theme.js';
@@ -112,5 +113,32 @@ describe('feed', () => {
   it('stops at the first Enter of a chunk and returns what came before it', () => {
     const b = { chars: [] as string[], cursor: 0 };
     expect(feed(b, 'ab\u007Fc\rignored', false)).toBe('ac');
+  });
+});
+
+describe('TextField and NO_COLOR', () => {
+  const level = chalk.level;
+  afterEach(() => {
+    chalk.level = level;
+  });
+
+  it('without colour: no escape codes even where chalk could; a cursor inside the text is a bar', async () => {
+    chalk.level = 1;
+    const f = await field();
+    await f.write('abc', KEY.left);
+    expect(f.frame()).toContain('ab|c');
+    expect(f.frames.join('')).not.toContain('\u001B[');
+  });
+
+  it('with colour: the cursor is the inverse character', async () => {
+    chalk.level = 1;
+    const submitted: string[] = [];
+    const r = render(<TextField onSubmit={(v) => submitted.push(v)} />);
+    await tick();
+    r.stdin.write('abc');
+    await tick();
+    r.stdin.write(KEY.left);
+    await tick();
+    expect(r.lastFrame()).toContain('ab\u001B[7mc\u001B[27m');
   });
 });

@@ -3,9 +3,9 @@
 // synchronously for every character of a chunk: an Enter inside the chunk submits what came before it.
 // A masked field (secrets) renders `•` only, and its text is nowhere but in that ref: not in React
 // state, not in props, and it is dropped on submit.
-import { useReducer, useRef } from 'react';
+import { useContext, useReducer, useRef } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { Tone } from './theme.js';
+import { ColorContext, Tone } from './theme.js';
 
 export interface TextFieldProps {
   onSubmit: (value: string) => void;
@@ -137,6 +137,7 @@ export function TextField({
     { isActive: active },
   );
 
+  const color = useContext(ColorContext);
   const { chars, cursor } = buf.current;
   const shown = mask ? chars.map(() => MASK_CHAR) : chars;
   // The prompt in its own column: long text is cut or wrapped beside it, never over it.
@@ -149,7 +150,7 @@ export function TextField({
     return (
       <Box>
         {head}
-        {active ? <Text inverse> </Text> : null}
+        {active && color ? <Text inverse> </Text> : null}
         {placeholder !== undefined ? <Tone tone="dim">{placeholder}</Tone> : null}
       </Box>
     );
@@ -163,7 +164,7 @@ export function TextField({
           {lines.map((line, i) => (
             <Text key={i} wrap="truncate-start">
               {line}
-              {i === lines.length - 1 && active ? <Text inverse> </Text> : null}
+              {i === lines.length - 1 && active && color ? <Text inverse> </Text> : null}
             </Text>
           ))}
         </Box>
@@ -173,13 +174,24 @@ export function TextField({
   const before = shown.slice(0, cursor).join('');
   const at = shown[cursor];
   const after = shown.slice(cursor + 1).join('');
+  // Without colour (NO_COLOR: no inverse video either) a cursor inside the text is a bar before the
+  // character it is on; at the end the text's end says where it is.
+  const caret = !active ? (
+    (at ?? '')
+  ) : color ? (
+    <Text inverse>{at ?? ' '}</Text>
+  ) : at === undefined ? (
+    ''
+  ) : (
+    `|${at}`
+  );
   return (
     <Box>
       {head}
       {/* Long text keeps its end (where one types) in view on narrow terminals. */}
       <Text wrap="truncate-start">
         {before}
-        {active ? <Text inverse>{at ?? ' '}</Text> : (at ?? '')}
+        {caret}
         {after}
       </Text>
     </Box>

@@ -23,6 +23,7 @@ export const HELP: Record<Screen, string[]> = {
   certificates: [
     'Generate issues a CA (kept on this machine) and leaf certificates, keeping valid ones.',
     'Import reads a directory; every certificate is linted and errors (red) block the plan.',
+    'An encrypted CA key or imported key asks for its passphrase (masked, used once, never stored).',
   ],
   plan: [
     'Every step per node, in order. Enter shows a step’s diff, SQL and commands.',
