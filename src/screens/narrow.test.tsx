@@ -162,6 +162,24 @@ const CASES: Case[] = [
     visible: ['SCRAM', 'Client certificates', 'Both', 'Per-role overrides'],
   },
   {
+    name: 'auth: per-role overrides open',
+    state: () => {
+      const s = stateAfter(TO_CERTS.slice(0, -1));
+      return {
+        ...s,
+        inventory: {
+          ...s.inventory,
+          view: {
+            ...INVENTORY,
+            roles: [{ name: 'application_user_with_a_really_long_role_name', kind: 'client', auth: 'cert' }],
+          },
+        },
+      };
+    },
+    keys: [KEY.down, KEY.down, KEY.down, KEY.enter],
+    visible: ['Per-role auth', '→ cert', 'Esc: done'],
+  },
+  {
     name: 'certificates: generate or import',
     state: () => stateAfter(TO_CERTS),
     visible: ['Generate', 'Import'],
@@ -351,6 +369,11 @@ describe.each([80, 60, 40])('%i columns', (columns) => {
     expect(max.width, `widest line: ${JSON.stringify(max.line)}`).toBeLessThanOrEqual(columns);
     const screen = stripVTControlCharacters(w.frame());
     for (const text of c.visible) expect(screen).toContain(text);
+    // The header may cut the job's name, never where the operator is.
+    const header = screen.split('\n').find((l) => l.startsWith('pgharden'));
+    expect(header).toMatch(
+      / · (\d\/8 )?(Welcome|Inventory|Preflight|Authentication|Certificates|Plan|Apply|Verify|Audit|Done)$/,
+    );
     for (const frame of frames) expect(frame).not.toContain('secret-value');
   });
 });
