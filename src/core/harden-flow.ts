@@ -12,6 +12,7 @@ import {
   assertNoSecrets,
   planHardening,
   prepareHardening,
+  roleAuth,
   type HardenRequest,
   type PlanDocument,
   type PreparedRun,
@@ -26,7 +27,7 @@ import { INTERNAL_KINDS, passwordMap, resolvePasswords, type PasswordRole } from
 import { getParam, parseConninfo } from '../pgconf/conninfo.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
-import type { HardenContext } from '../steps/context.js';
+import type { AuthMode, HardenContext } from '../steps/context.js';
 import { pgConn } from '../steps/tls-files.js';
 import { readSecretsFile } from '../verify/credentials.js';
 
@@ -69,8 +70,9 @@ export async function planFromPreflight(
       ...md5Roles.map((r) => ({ name: r.name, kind: 'client' as const })),
       // An internal role with no password at all (a trust rule let it in) would be locked out by
       // the new rules: it gets one, written where its consumers read it (SPEC §3).
-      ...(req.auth === 'cert' ? [] : passwordlessInternalRoles(req.inventory, outcomes)).filter(
-        (r) => !md5Names.has(r.name),
+      // Roles that certificates alone authenticate need none (the run's mode or their own).
+      ...passwordlessInternalRoles(req.inventory, outcomes).filter(
+        (r) => !md5Names.has(r.name) && roleAuth(r, req.auth) !== 'cert',
       ),
     ],
     env: sources.env,
@@ -94,10 +96,10 @@ export async function planFromPreflight(
 export function passwordlessInternalRoles(
   inventory: Inventory,
   outcomes: readonly NodeOutcome[],
-): PasswordRole[] {
+): (PasswordRole & { auth?: AuthMode | undefined })[] {
   const primary = outcomes.find((o) => o.ok && o.facts.pg?.role === 'primary');
   const none = new Set(primary?.ok === true ? (primary.facts.pg?.passwordlessRoles ?? []) : []);
-  const roles = new Map<string, PasswordRole>();
+  const roles = new Map<string, PasswordRole & { auth?: AuthMode | undefined }>();
   for (const r of inventory.roles ?? []) if (INTERNAL_KINDS.includes(r.kind)) roles.set(r.name, r);
   for (const o of outcomes) {
     if (!o.ok || o.facts.pg?.role !== 'standby') continue;

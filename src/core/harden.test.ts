@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { changedSinceLastReload, type PlannedStep } from './harden.js';
+import { certRoles, changedSinceLastReload, type PlannedStep } from './harden.js';
+import type { Inventory } from './inventory-schema.js';
 import { emptyPlan } from './step.js';
 
 const file = { path: '/tls/server.crt', owner: 'postgres', mode: 0o644, before: '', after: 'x' };
@@ -30,5 +31,25 @@ describe('changedSinceLastReload (is tls.reload due in the plan?)', () => {
     ['steps needed but no file changes', [{ ...writes, change: emptyPlan() }], false],
   ] as [string, PlannedStep[], boolean][])('%s → %s', (_name, steps, due) => {
     expect(changedSinceLastReload(steps)).toBe(due);
+  });
+});
+
+describe('certRoles (who gets a client certificate)', () => {
+  const inventory = (roles: Inventory['roles']): Inventory => ({
+    cluster: 'c',
+    topology: 'streaming',
+    network: ['10.0.0.0/24'],
+    nodes: [{ name: 'pg1', host: '10.0.0.1' }],
+    roles,
+  });
+  it("the run's mode, overridden per role by roles[].auth", () => {
+    const roles: Inventory['roles'] = [
+      { name: 'replicator', kind: 'replication' },
+      { name: 'app', kind: 'client', auth: 'cert' },
+      { name: 'legacy', kind: 'client', auth: 'scram' },
+    ];
+    expect(certRoles({ auth: 'scram', inventory: inventory(roles) })).toEqual(['app']);
+    expect(certRoles({ auth: 'cert', inventory: inventory(roles) })).toEqual(['replicator', 'app']);
+    expect(certRoles({ auth: 'scram+cert', inventory: inventory(undefined) })).toEqual([]);
   });
 });

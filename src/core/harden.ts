@@ -73,9 +73,14 @@ async function readPair(dir: string, name: string): Promise<PemPair> {
   return { certPem, keyPem };
 }
 
-/** Roles that get a client certificate: every inventory role when certificates authenticate. */
+/** How a role authenticates: its own `auth` in the inventory (SPEC §5 `roles:`), else the run's. */
+export function roleAuth(role: { auth?: AuthMode | undefined }, auth: AuthMode): AuthMode {
+  return role.auth ?? auth;
+}
+
+/** Roles that get a client certificate: every inventory role that certificates authenticate. */
 export function certRoles(req: Pick<HardenRequest, 'auth' | 'inventory'>): string[] {
-  return req.auth === 'scram' ? [] : (req.inventory.roles ?? []).map((r) => r.name);
+  return (req.inventory.roles ?? []).filter((r) => roleAuth(r, req.auth) !== 'scram').map((r) => r.name);
 }
 
 export async function prepareHardening(

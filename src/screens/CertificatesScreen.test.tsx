@@ -22,6 +22,12 @@ describe('CertificatesScreen', () => {
     expect(w.frame()).toContain('Planning');
   });
 
+  it('import: a directory pasted with its Enter in one chunk is imported', async () => {
+    const w = await renderWizard(stateAfter(TO_CERTS));
+    await w.press(KEY.down, KEY.enter, '/tmp/pki\r');
+    expect(w.intents).toEqual([{ type: 'certs:import', dir: '/tmp/pki' }]);
+  });
+
   it('import: a directory is read and linted; problems are shown and block the plan', async () => {
     const w = await renderWizard(stateAfter(TO_CERTS));
     await w.press(KEY.down, KEY.enter, '/tmp/pki', KEY.enter);

@@ -2,11 +2,12 @@
 // shown with subject, SANs, key type, validity, issuer, fingerprint, and its lint problems in red.
 import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { TextInput } from '@inkjs/ui';
 import { certErrors } from '../wizard/reducer.js';
 import type { CertView } from '../wizard/state.js';
 import { useScreenKeys } from './keys.js';
 import { Menu } from './Menu.js';
+import { TextField } from './TextField.js';
+import { Indented, Marked } from './layout.js';
 import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 
@@ -15,40 +16,43 @@ const day = (iso: string | undefined): string => iso?.slice(0, 10) ?? '?';
 function CertBlock({ cert }: { cert: CertView }) {
   const bad = cert.findings.some((f) => f.severity === 'error');
   const warn = cert.findings.some((f) => f.severity === 'warning');
+  // Narrow terminals: the summary and the problems wrap (they matter); SANs, issuer and fingerprint
+  // are cut at the edge (`pgharden certs inspect` shows them whole).
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">
-        {bad ? (
-          <Tone tone="bad">{MARK.bad}</Tone>
-        ) : warn ? (
-          <Tone tone="warn">{MARK.warn}</Tone>
-        ) : (
-          <Tone tone="ok">{MARK.ok}</Tone>
-        )}{' '}
+      <Marked
+        mark={
+          bad ? (
+            <Tone tone="bad">{MARK.bad}</Tone>
+          ) : warn ? (
+            <Tone tone="warn">{MARK.warn}</Tone>
+          ) : (
+            <Tone tone="ok">{MARK.ok}</Tone>
+          )
+        }
+      >
         <Tone tone="title">
           {cert.kind} {cert.name}
         </Tone>{' '}
         {cert.subject ?? ''} · {cert.keyType ?? '?'} · until {day(cert.notAfter)} ({cert.daysLeft ?? '?'} d) ·{' '}
         {cert.status}
-      </Text>
+      </Marked>
       {cert.subject !== undefined ? (
-        <Text wrap="truncate-end">
-          {'  '}
+        <Indented by={2} wrap="truncate-end">
           <Tone tone="dim">
             {cert.sans.length > 0 ? `SAN ${cert.sans.join(', ')} · ` : ''}issuer {cert.issuer} · SHA256{' '}
             {cert.fingerprint}
           </Tone>
-        </Text>
+        </Indented>
       ) : null}
       {cert.findings
         .filter((f) => f.severity !== 'info')
         .map((f, i) => (
-          <Text key={`${i}:${f.id}`} wrap="truncate-end">
-            {'  '}
+          <Indented key={`${i}:${f.id}`} by={2}>
             <Tone tone={f.severity === 'error' ? 'bad' : 'warn'}>
               {f.message} → {f.fix}
             </Tone>
-          </Text>
+          </Indented>
         ))}
     </Box>
   );
@@ -74,8 +78,8 @@ export function CertificatesScreen({ state, dispatch, active }: ScreenProps) {
     return (
       <Box flexDirection="column">
         <Text>Directory with root.crt, NODE.crt/.key per node (and ROLE.crt/.key for cert auth):</Text>
-        <TextInput
-          isDisabled={!active}
+        <TextField
+          active={active}
           placeholder="~/pki/prod"
           onSubmit={(dir) => {
             if (dir.trim() === '') return;
@@ -113,10 +117,20 @@ export function CertificatesScreen({ state, dispatch, active }: ScreenProps) {
   const errors = certErrors(state);
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">
-        Certificates in {state.certs.dir}: {state.certs.items.length}
-        {errors > 0 ? <Tone tone="bad"> · {errors} problem(s)</Tone> : <Tone tone="ok"> · lint clean</Tone>}
-      </Text>
+      {/* The directory cut in its middle, never the count and the verdict after it. */}
+      <Box>
+        <Text wrap="truncate-middle">Certificates in {state.certs.dir}</Text>
+        <Box flexShrink={0}>
+          <Text>
+            : {state.certs.items.length}
+            {errors > 0 ? (
+              <Tone tone="bad"> · {errors} problem(s)</Tone>
+            ) : (
+              <Tone tone="ok"> · lint clean</Tone>
+            )}
+          </Text>
+        </Box>
+      </Box>
       {state.certs.items.map((c) => (
         <CertBlock key={c.file} cert={c} />
       ))}

@@ -1,7 +1,8 @@
 // A small vertical menu: ↑/↓ (or j/k) to move, Enter to choose. Unlike @inkjs/ui's Select it fires on
 // every Enter (also for the same item twice) and can show disabled items with a note.
 import { useRef, useState } from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Indented, Marked } from './layout.js';
 import { Tone } from './theme.js';
 
 export interface MenuItem<T extends string> {
@@ -17,14 +18,17 @@ export function Menu<T extends string>({
   items,
   onChoose,
   active = true,
+  initial = 0,
 }: {
   items: readonly MenuItem<T>[];
   onChoose: (value: T) => void;
   active?: boolean;
+  /** Where the cursor starts (coming back to a menu: the item left from). */
+  initial?: number;
 }) {
-  const [cursor, setCursorState] = useState(0);
+  const [cursor, setCursorState] = useState(initial);
   // Keys can arrive in one chunk (↓↓⏎ typed ahead or pasted): Enter must see the moves before it.
-  const at = useRef(0);
+  const at = useRef(initial);
   const setCursor = (next: number): void => {
     at.current = next;
     setCursorState(next);
@@ -44,15 +48,13 @@ export function Menu<T extends string>({
     <Box flexDirection="column">
       {items.map((item, i) => (
         <Box key={item.value} flexDirection="column">
-          <Text wrap="truncate-end">
-            {i === cursor ? <Tone tone="accent">❯ </Tone> : '  '}
+          <Marked width={2} mark={i === cursor ? <Tone tone="accent">❯ </Tone> : ''}>
             {item.dim ? <Tone tone="dim">{item.label}</Tone> : item.label}
-          </Text>
+          </Marked>
           {item.note ? (
-            <Text wrap="wrap">
-              {'    '}
+            <Indented by={4}>
               <Tone tone="dim">{item.note}</Tone>
-            </Text>
+            </Indented>
           ) : null}
         </Box>
       ))}

@@ -6,6 +6,7 @@ import { Box, Text, useInput } from 'ink';
 import { ConfirmInput } from '@inkjs/ui';
 import type { PlannedStep } from '../core/harden.js';
 import { useScreenKeys } from './keys.js';
+import { Marked } from './layout.js';
 import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 
@@ -13,11 +14,24 @@ import type { ScreenProps } from './types.js';
 const DETAIL_LINES = 12;
 const STEP_WINDOW = 9;
 
+/** One line of a diff: long lines wrap under their text, the +/- sign stays alone in its column. */
 function DiffLine({ line }: { line: string }) {
-  if (line.startsWith('+') && !line.startsWith('+++')) return <Tone tone="ok">{line}</Tone>;
-  if (line.startsWith('-') && !line.startsWith('---')) return <Tone tone="bad">{line}</Tone>;
-  if (line.startsWith('@@')) return <Tone tone="accent">{line}</Tone>;
-  return <Text>{line}</Text>;
+  const tone =
+    line.startsWith('+') && !line.startsWith('+++')
+      ? 'ok'
+      : line.startsWith('-') && !line.startsWith('---')
+        ? 'bad'
+        : line.startsWith('@@')
+          ? 'accent'
+          : undefined;
+  if (tone === undefined || tone === 'accent') {
+    return <Text wrap="truncate-end">{tone ? <Tone tone={tone}>{line}</Tone> : line}</Text>;
+  }
+  return (
+    <Marked width={1} mark={<Tone tone={tone}>{line.slice(0, 1)}</Tone>}>
+      <Tone tone={tone}>{line.slice(1)}</Tone>
+    </Marked>
+  );
 }
 
 function detailLines(step: PlannedStep): string[] {
@@ -63,7 +77,7 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
   const details = openRow === undefined ? [] : detailLines(openRow.step);
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">
+      <Text wrap="wrap">
         Plan for {plan.cluster} (auth {plan.auth}): {needed} step(s), {plan.reloads} reload(s),{' '}
         {plan.restarts > 0 ? <Tone tone="bad">{plan.restarts} restart(s)</Tone> : '0 restarts'}
       </Text>
@@ -92,9 +106,7 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
         <Box flexDirection="column" borderStyle="single" paddingX={1}>
           {details.length === 0 ? <Tone tone="dim">no file, SQL or command to show</Tone> : null}
           {details.slice(0, DETAIL_LINES).map((l, i) => (
-            <Text key={i} wrap="truncate-end">
-              <DiffLine line={l} />
-            </Text>
+            <DiffLine key={i} line={l} />
           ))}
           {details.length > DETAIL_LINES ? (
             <Tone tone="dim">… {details.length - DETAIL_LINES} more line(s) (pgharden plan shows all)</Tone>
@@ -102,11 +114,9 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
         </Box>
       ) : null}
       {warnings.slice(0, 3).map((w, i) => (
-        <Text key={i} wrap="truncate-end">
-          <Tone tone="warn">
-            {MARK.warn} {w}
-          </Tone>
-        </Text>
+        <Marked key={i} mark={<Tone tone="warn">{MARK.warn}</Tone>}>
+          <Tone tone="warn">{w}</Tone>
+        </Marked>
       ))}
       {confirming ? (
         <Box>

@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import { Spinner } from '@inkjs/ui';
 import type { Finding } from '../core/events.js';
 import type { PreflightDetail, PreflightRow } from '../wizard/state.js';
+import { Indented, Marked } from './layout.js';
 import { MARK, Tone } from './theme.js';
 
 /** A Box-level element (Spinner is a Box): never inside <Text>. */
@@ -55,7 +56,8 @@ export function PreflightTable({ rows, details }: { rows: PreflightRow[]; detail
               <Box flexShrink={0}>
                 <RowMark row={row} />
               </Box>
-              <Text wrap="truncate-end">
+              {/* The facts line is cut at the edge; a failure's message wraps (it says why). */}
+              <Text wrap={row.status === 'failed' ? 'wrap' : 'truncate-end'}>
                 <Tone tone="title">{row.node}</Tone> {row.host ?? ''}{' '}
                 {row.status === 'failed' ? (
                   <Tone tone="bad">{row.error?.message ?? 'failed'}</Tone>
@@ -65,10 +67,9 @@ export function PreflightTable({ rows, details }: { rows: PreflightRow[]; detail
               </Text>
             </Box>
             {second === '' ? null : (
-              <Text wrap="truncate-end">
-                {'  '}
+              <Indented by={2} wrap={row.status === 'failed' ? 'wrap' : 'truncate-end'}>
                 <Tone tone="dim">{second}</Tone>
-              </Text>
+              </Indented>
             )}
           </Box>
         );
@@ -86,16 +87,18 @@ export function FindingList({ findings, max }: { findings: Finding[]; max: numbe
     <Box flexDirection="column">
       {shown.map((f, i) => (
         <Box key={`${i}:${f.id}`} flexDirection="column">
-          <Text wrap="truncate-end">
-            <Tone tone={SEVERITY_TONE[f.severity]}>
-              {MARK.warn} {f.severity.padEnd(8)}
-            </Tone>{' '}
+          <Marked
+            mark={
+              <Tone tone={SEVERITY_TONE[f.severity]}>
+                {MARK.warn} {f.severity.padEnd(8)}
+              </Tone>
+            }
+          >
             {f.node} {f.message}
-          </Text>
-          <Text wrap="truncate-end">
-            {'    '}
+          </Marked>
+          <Indented by={4}>
             <Tone tone="dim">→ {f.fix}</Tone>
-          </Text>
+          </Indented>
         </Box>
       ))}
       {findings.length > max ? <Tone tone="dim">… and {findings.length - max} more</Tone> : null}

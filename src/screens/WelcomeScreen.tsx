@@ -4,7 +4,8 @@ import { JOB_LABELS } from '../wizard/reducer.js';
 import { JOBS, SUPPORTED_JOBS, type Job } from '../wizard/state.js';
 import { useScreenKeys } from './keys.js';
 import { Menu } from './Menu.js';
-import { Tone } from './theme.js';
+import { Indented, Marked } from './layout.js';
+import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 
 const NOTES: Record<Job, string> = {
@@ -35,18 +36,23 @@ export function WelcomeScreen({ state, dispatch, active }: ScreenProps) {
       />
       {state.welcome.runs.slice(0, 2).map((r) => (
         <Box key={r.runId} flexDirection="column">
-          <Text wrap="truncate-end">
-            <Tone tone="warn">! Interrupted run {r.runId}</Tone> on {r.nodes.join(', ') || 'no node yet'}
+          <Marked mark={<Tone tone="warn">{MARK.warn}</Tone>}>
+            <Tone tone="warn">Interrupted run {r.runId}</Tone> on {r.nodes.join(', ') || 'no node yet'}
             {r.interrupted > 0 ? ` · ${r.interrupted} step(s) cut off` : ''}
-          </Text>
-          <Tone tone="dim">{`  continue: pgharden resume ${r.runId}`}</Tone>
-          <Tone tone="dim">{`  undo:     pgharden rollback ${r.runId}`}</Tone>
+          </Marked>
+          {/* Whole commands (the operator copies them): wrapped, indented, never cut. */}
+          <Indented by={2}>
+            <Tone tone="dim">{`continue: pgharden resume ${r.runId}`}</Tone>
+          </Indented>
+          <Indented by={2}>
+            <Tone tone="dim">{`undo:     pgharden rollback ${r.runId}`}</Tone>
+          </Indented>
         </Box>
       ))}
       {state.welcome.runs.length > 2 ? (
         <Tone tone="dim">… and {state.welcome.runs.length - 2} more interrupted run(s)</Tone>
       ) : null}
-      <Text wrap="truncate-end">
+      <Text wrap="wrap">
         <Tone tone="dim">
           {found.length > 0 ? `Inventory here: ${found.join(', ')}` : 'No inventory in this directory yet.'}
         </Tone>

@@ -14,7 +14,8 @@ import { HELP } from './help.js';
 import { InventoryScreen } from './InventoryScreen.js';
 import { PlanScreen } from './PlanScreen.js';
 import { PreflightScreen } from './PreflightScreen.js';
-import { HostKeyQuestion, PasswordQuestion, QuitQuestion } from './Prompts.js';
+import { HostKeyQuestion, PasswordQuestion, QuitQuestion, SecretQuestion } from './Prompts.js';
+import { Marked, useColumns } from './layout.js';
 import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 import { VerifyScreen } from './VerifyScreen.js';
@@ -88,11 +89,13 @@ function LogLine({ item }: { item: LogItem }) {
         : l.ms !== undefined
           ? `${l.ms} ms`
           : '';
+  // A failure's detail wraps under the step (it says why); other lines are one line each.
   return (
-    <Text wrap="truncate-end">
-      {mark} {l.node} {l.step} <Tone tone="dim">{note}</Tone>
+    <Marked mark={mark} wrap={l.detail ? 'wrap' : 'truncate-end'}>
+      {l.node} {l.step}
+      {note ? <Tone tone="dim"> {note}</Tone> : null}
       {l.detail ? <Tone tone="bad"> {l.detail}</Tone> : null}
-    </Text>
+    </Marked>
   );
 }
 
@@ -105,12 +108,20 @@ function quitQuestion(s: WizardState): string {
 function Header({ state }: { state: WizardState }) {
   const i = HARDEN_FLOW.indexOf(state.screen);
   const where = state.job === 'harden' && i >= 0 ? ` ${i + 1}/${HARDEN_FLOW.length}` : '';
+  // Narrow: the job's name is cut first; where we are (n/8 and the screen) always shows.
   return (
-    <Text wrap="truncate-end">
-      <Tone tone="accent">pgharden</Tone>
-      {state.job ? ` · ${JOB_LABELS[state.job]}` : ''} ·{where}{' '}
-      <Tone tone="title">{TITLES[state.screen]}</Tone>
-    </Text>
+    <Box>
+      <Text wrap="truncate-end">
+        <Tone tone="accent">pgharden</Tone>
+        {state.job ? ` · ${JOB_LABELS[state.job]}` : ''}
+      </Text>
+      <Box flexShrink={0}>
+        <Text>
+          {' '}
+          ·{where} <Tone tone="title">{TITLES[state.screen]}</Tone>
+        </Text>
+      </Box>
+    </Box>
   );
 }
 
@@ -128,14 +139,23 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
     ],
     [state.apply.done, state.verify.rows],
   );
+  const columns = useColumns();
   const [hostKey] = state.prompts.hostKeys;
   const password = state.prompts.password;
-  const modal = state.quitConfirm || hostKey !== undefined || password !== undefined;
+  const secret = state.secretPrompts?.[0];
+  const modal = state.quitConfirm || hostKey !== undefined || password !== undefined || secret !== undefined;
   const active = !modal && state.busy === undefined && state.exitCode === undefined;
   const Current = SCREENS[state.screen];
   return (
     <>
-      <Static items={log}>{(item) => <LogLine key={item.key} item={item} />}</Static>
+      {/* Static items are laid out apart from the screen: they get the terminal's width explicitly. */}
+      <Static items={log}>
+        {(item) => (
+          <Box key={item.key} width={columns}>
+            <LogLine item={item} />
+          </Box>
+        )}
+      </Static>
       <Box flexDirection="column">
         <Header state={state} />
         {state.help ? (
@@ -159,6 +179,9 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
         ) : null}
         {password !== undefined && hostKey === undefined && !state.quitConfirm ? (
           <PasswordQuestion role={password.role} dispatch={dispatch} />
+        ) : null}
+        {secret !== undefined && password === undefined && hostKey === undefined && !state.quitConfirm ? (
+          <SecretQuestion key={secret.id} prompt={secret} dispatch={dispatch} />
         ) : null}
         {state.quitConfirm ? <QuitQuestion question={quitQuestion(state)} dispatch={dispatch} /> : null}
       </Box>

@@ -7,8 +7,9 @@ export const HELP: Record<Screen, string[]> = {
     'q or Esc leaves pgharden; nothing has been contacted.',
   ],
   inventory: [
-    'Load an inventory YAML (SPEC §5), or build one: pick hosts from ~/.ssh/config (space marks),',
-    'choose the primary, name the cluster and the network hba rules allow. It is saved for headless replays.',
+    'Load an inventory YAML (SPEC §5), or build one: pick hosts from ~/.ssh/config (space marks) or paste',
+    'a list ([name] host[:ssh-port] [primary|standby] per line), choose the primary, name the cluster and',
+    'the network hba rules allow. It is saved for headless replays.',
   ],
   preflight: [
     'pgharden connects to every node over SSH and reads its PostgreSQL state. Nothing is changed.',
@@ -16,11 +17,13 @@ export const HELP: Record<Screen, string[]> = {
   ],
   auth: [
     'SCRAM keeps passwords; cert needs a client certificate per role; both requires both.',
-    'The choice applies to clients and replication alike.',
+    'The choice applies to clients and replication alike; "Per-role overrides" gives a role its own mode',
+    '(saved as roles[].auth in the inventory).',
   ],
   certificates: [
     'Generate issues a CA (kept on this machine) and leaf certificates, keeping valid ones.',
     'Import reads a directory; every certificate is linted and errors (red) block the plan.',
+    'An encrypted CA key or imported key asks for its passphrase (masked, used once, never stored).',
   ],
   plan: [
     'Every step per node, in order. Enter shows a step’s diff, SQL and commands.',

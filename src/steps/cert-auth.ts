@@ -43,7 +43,7 @@ export const certAuth = defineStep<HardenContext>({
   after: ['tls.reload'],
   async check(ctx) {
     const h = ctx.facts;
-    if (h.auth === 'scram' || certRolesOf(h).length === 0) return false;
+    if (certRolesOf(h).length === 0) return false;
     const text = await readIdentText(ctx);
     return identAfter(h, text) !== text;
   },

@@ -65,6 +65,43 @@ hostssl all             all             0.0.0.0/0               scram-sha-256
     expect(both).toContain('scram-sha-256 clientcert=verify-full  # standbys');
   });
 
+  it('per-role auth (roles[].auth): a cert role under scram, a scram role under scram+cert', () => {
+    const mixed = transformHba(LAB_HBA, {
+      ...input('scram'),
+      certRoles: [{ name: 'app', kind: 'client', cn: 'app', auth: 'cert' }],
+    }).after;
+    expect(mixed).toContain(
+      'hostnossl all all ::/0 reject\nhostssl all app 127.0.0.0/8 cert\n# END pgharden',
+    );
+    expect(mixed).toContain(
+      'hostssl all             all             127.0.0.0/8             scram-sha-256\n',
+    );
+    // The replication role keeps SCRAM, above the cluster's clientcert rules; app gets both.
+    const both = transformHba(LAB_HBA, {
+      ...input('scram+cert'),
+      certRoles: [{ name: 'app', kind: 'client', cn: 'app' }],
+      scramRoles: [{ name: 'replicator', kind: 'replication' }],
+    }).after;
+    expect(both).toContain(
+      'hostssl replication replicator 127.0.0.0/8 scram-sha-256\nhostssl all app 127.0.0.0/8 scram-sha-256 clientcert=verify-full\n# END pgharden',
+    );
+    expect(
+      transformHba(both, {
+        ...input('scram+cert'),
+        scramRoles: [{ name: 'replicator', kind: 'replication' }],
+        certRoles: [{ name: 'app', kind: 'client', cn: 'app' }],
+      }).after,
+    ).toBe(both);
+    // cert cluster, a role set to scram: its own rule stays scram (no cert), the others cert.
+    const cert = transformHba(LAB_HBA, {
+      ...input('cert'),
+      certRoles: [{ name: 'app', kind: 'client', cn: 'app' }],
+      scramRoles: [{ name: 'replicator', kind: 'replication' }],
+    }).after;
+    expect(cert).toContain('hostssl replication     replicator      127.0.0.0/8             scram-sha-256');
+    expect(cert).toContain('hostssl replication replicator 127.0.0.0/8 scram-sha-256\n');
+  });
+
   it('Debian default file: every host rule becomes hostssl, the peer rules stay', () => {
     const before = fixture('debian-pg_hba.conf');
     const t = transformHba(before, {

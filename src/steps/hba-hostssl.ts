@@ -7,7 +7,7 @@ import { defineStep, emptyPlan, type PlannedChange, type StepContext } from '../
 import { psqlQueries } from '../remote/psql.js';
 import { shellJoin } from '../remote/shell.js';
 import { inspectRemote } from './tls-files.js';
-import type { HardenContext } from './context.js';
+import type { AuthMode, HardenContext } from './context.js';
 import { plainReload } from './tls-files.js';
 import {
   certCommonName,
@@ -15,16 +15,30 @@ import {
   pgConn,
   readIdentText,
   remainingHostRules,
+  roleAuthOf,
   transformHba,
   validateAndReload,
   type HbaTransform,
 } from './hba-rules.js';
 
-/** Roles that get cert rules: inventory roles with a client certificate for this node. */
-export function certRolesOf(h: HardenContext): { name: string; kind: string; cn: string | undefined }[] {
+/**
+ * Roles that get cert rules: inventory roles with a client certificate for this node (the planner
+ * issues one exactly to the roles that cert modes authenticate: the run's mode or their own).
+ */
+export function certRolesOf(h: HardenContext): {
+  name: string;
+  kind: string;
+  cn: string | undefined;
+  auth?: AuthMode | undefined;
+}[] {
   return (h.inventory.roles ?? [])
-    .filter((r) => h.tls.clients[r.name] !== undefined)
-    .map((r) => ({ name: r.name, kind: r.kind, cn: certCommonName(h.tls.clients[r.name]?.certPem ?? '') }));
+    .filter((r) => h.tls.clients[r.name] !== undefined && roleAuthOf(h, r.name) !== 'scram')
+    .map((r) => ({
+      name: r.name,
+      kind: r.kind,
+      cn: certCommonName(h.tls.clients[r.name]?.certPem ?? ''),
+      ...(r.auth === undefined ? {} : { auth: r.auth }),
+    }));
 }
 
 export function hbaTransformOf(h: HardenContext): HbaTransform {
@@ -32,7 +46,13 @@ export function hbaTransformOf(h: HardenContext): HbaTransform {
   return transformHba(h.facts.pg.hbaText, {
     auth,
     network: h.inventory.network,
-    certRoles: auth === 'scram' ? [] : certRolesOf(h),
+    certRoles: certRolesOf(h),
+    scramRoles:
+      auth === 'scram'
+        ? []
+        : (h.inventory.roles ?? [])
+            .filter((r) => r.auth === 'scram')
+            .map((r) => ({ name: r.name, kind: r.kind })),
     operator: {
       osUser: h.facts.osUser,
       user: h.node.pg?.superuser ?? 'postgres',

@@ -52,6 +52,11 @@ export function certCommonName(certPem: string): string | undefined {
   return /^CN=(.*)$/m.exec(subject)?.[1];
 }
 
+/** A database role's auth mode: its own in the inventory (`roles[].auth`), else the run's. */
+export function roleAuthOf(h: Pick<HardenContext, 'inventory' | 'auth'>, role: string): AuthMode {
+  return (h.inventory.roles ?? []).find((r) => r.name === role)?.auth ?? h.auth;
+}
+
 const BARE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const KEYWORDS = new Set(['all', 'sameuser', 'samerole', 'samegroup', 'replication']);
 const hbaName = (n: string): string => (BARE.test(n) && !KEYWORDS.has(n) ? n : `"${n.replace(/"/g, '""')}"`);
@@ -59,21 +64,40 @@ const hbaName = (n: string): string => (BARE.test(n) && !KEYWORDS.has(n) ? n : `
 export interface ManagedInput {
   auth: AuthMode;
   network: readonly string[];
-  /** Roles with a client certificate: name, kind and the certificate's CN. */
-  certRoles: readonly { name: string; kind: string; cn: string | undefined }[];
+  /**
+   * Roles with a client certificate: name, kind, the certificate's CN, and the role's own auth mode
+   * when the inventory gives one (SPEC §5 `roles[].auth`; absent: `auth`).
+   */
+  certRoles: readonly { name: string; kind: string; cn: string | undefined; auth?: AuthMode | undefined }[];
+  /**
+   * Roles whose own auth is `scram` under a cluster-wide cert mode: an explicit scram rule in the
+   * managed block keeps the cluster's certificate rules from applying to them.
+   */
+  scramRoles?: readonly { name: string; kind: string }[] | undefined;
 }
 
-/** The managed block: refuse non-TLS first, then (cert modes) one cert rule per role and network. */
+const dbOf = (role: { kind: string }): string => (role.kind === 'replication' ? 'replication' : 'all');
+
+/**
+ * The managed block: refuse non-TLS first, then one rule per role and network for roles that
+ * certificates authenticate (cert modes, or the role's own auth) and for roles set to scram by their
+ * own auth under a cert mode.
+ */
 export function managedRules(input: ManagedInput): string[] {
   const rules = ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl all all ::/0 reject'];
-  if (input.auth === 'scram') return rules;
+  for (const role of input.scramRoles ?? []) {
+    for (const cidr of input.network)
+      rules.push(`hostssl ${dbOf(role)} ${hbaName(role.name)} ${cidr} scram-sha-256`);
+  }
   for (const role of input.certRoles) {
-    const db = role.kind === 'replication' ? 'replication' : 'all';
+    const auth = role.auth ?? input.auth;
+    if (auth === 'scram') continue;
     const method =
-      input.auth === 'cert'
+      auth === 'cert'
         ? `cert${role.cn !== undefined && role.cn !== role.name ? ` map=${IDENT_MAP}` : ''}`
         : 'scram-sha-256 clientcert=verify-full';
-    for (const cidr of input.network) rules.push(`hostssl ${db} ${hbaName(role.name)} ${cidr} ${method}`);
+    for (const cidr of input.network)
+      rules.push(`hostssl ${dbOf(role)} ${hbaName(role.name)} ${cidr} ${method}`);
   }
   return rules;
 }
@@ -104,12 +128,15 @@ export function transformHba(before: string, input: TransformInput): HbaTransfor
       'fix the line by hand; pgharden edits only files PostgreSQL can load',
     );
   }
-  const certNames = new Set(input.certRoles.map((r) => r.name));
+  // Roles that authenticate by certificate alone (the cluster's mode, or their own auth).
+  const certNames = new Set(
+    input.certRoles.filter((r) => (r.auth ?? input.auth) === 'cert').map((r) => r.name),
+  );
   const allCert = (rule: HbaRule): boolean =>
     rule.users.length > 0 && rule.users.every((u) => u.kind === 'name' && certNames.has(u.value));
   const upgradable = (r: HbaRule): boolean => UPGRADABLE.has(r.method);
   let file: HbaFile = parsed;
-  if (input.auth === 'cert') {
+  if (certNames.size > 0) {
     file = convertHostToHostssl(file, { method: 'cert', predicate: (r) => upgradable(r) && allCert(r) });
   }
   file = convertHostToHostssl(file, { method: 'scram-sha-256', predicate: upgradable });

@@ -11,6 +11,7 @@ import { editConninfo, formatConninfo, getParam, parseConninfo } from '../pgconf
 import { upsertPgpass } from '../pgconf/pgpass.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { HardenContext } from './context.js';
+import { roleAuthOf } from './hba-rules.js';
 import { keyPlaceholder } from './install-server-cert.js';
 import { validateAndReload } from './reload.js';
 import {
@@ -58,7 +59,8 @@ export function secureConninfo(f: HardenContext, current: string, home: string |
       throw new BugError('steps.no-home', 'replication-tls: check() must run before plan()');
     passfile = posix.join(home, '.pgpass');
   }
-  const client = f.auth !== 'scram' ? f.tls.clients[user] : undefined;
+  // Only roles that certificates authenticate (the run's mode or their own) use a client cert.
+  const client = roleAuthOf(f, user) !== 'scram' ? f.tls.clients[user] : undefined;
   const conninfo = formatConninfo(
     editConninfo(params, {
       password: undefined,
@@ -132,7 +134,7 @@ export const replicationTls = defineStep<HardenContext>({
       });
     }
     const client = f.tls.clients[edit.user];
-    if (f.auth !== 'scram' && client !== undefined) {
+    if (roleAuthOf(f, edit.user) !== 'scram' && client !== undefined) {
       files.push(
         { path: p.replCert, owner: f.facts.osUser, mode: 0o644, before: '', after: client.certPem },
         {
@@ -195,7 +197,7 @@ export const replicationTls = defineStep<HardenContext>({
       await session.writeFileAtomic(edit.passfile, text, { owner, mode: 0o600, signal });
     }
     const client = f.tls.clients[edit.user];
-    if (f.auth !== 'scram' && client !== undefined) {
+    if (roleAuthOf(f, edit.user) !== 'scram' && client !== undefined) {
       const p = tlsPaths(f);
       await session.writeFileAtomic(p.replKey, client.keyPem, { owner, mode: 0o600, signal });
       await session.writeFileAtomic(p.replCert, client.certPem, { owner, mode: 0o644, signal });

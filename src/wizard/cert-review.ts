@@ -6,6 +6,7 @@ import { certRoles } from '../core/harden.js';
 import type { Inventory } from '../core/inventory-schema.js';
 import { certInfo, lintFiles, readCertificates, type FileStatus } from '../pki/index.js';
 import type { AuthMode } from '../steps/context.js';
+import { unlockKey, type AskSecret } from './engine-secrets.js';
 import type { CertView } from './state.js';
 
 interface Expected {
@@ -42,7 +43,12 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
-async function review(dir: string, e: Expected, status: CertView['status']): Promise<CertView> {
+async function review(
+  dir: string,
+  e: Expected,
+  status: CertView['status'],
+  passphrase: string | undefined,
+): Promise<CertView> {
   const path = join(dir, e.file);
   const base: CertView = { file: path, kind: e.kind, name: e.name, sans: [], status, findings: [] };
   if (!(await exists(path))) {
@@ -68,6 +74,7 @@ async function review(dir: string, e: Expected, status: CertView['status']): Pro
       hosts: e.hosts,
       usage: e.kind,
       clientRole: e.kind === 'client' ? e.name : undefined,
+      passphrase: passphrase === undefined ? undefined : () => Promise.resolve(passphrase),
     }),
     readCertificates(path).catch(() => []),
   ]);
@@ -94,14 +101,26 @@ async function review(dir: string, e: Expected, status: CertView['status']): Pro
   };
 }
 
-/** `statuses`: what issueToDir did per file name (absent: imported). */
+/**
+ * `statuses`: what issueToDir did per file name (absent: imported). `ask`: the passphrase of each
+ * encrypted key, asked one key at a time (again when wrong), so lint can check it against its
+ * certificate; the passphrases live in this call only.
+ */
 export async function reviewPkiDir(
   dir: string,
   inventory: Inventory,
   auth: AuthMode,
   statuses: ReadonlyMap<string, FileStatus> = new Map(),
+  ask?: AskSecret,
 ): Promise<CertView[]> {
+  const expected = expectedFiles(inventory, auth);
+  const passphrases = new Map<string, string>();
+  for (const e of expected) {
+    if (e.key === undefined || !(await exists(join(dir, e.key)))) continue;
+    const p = await unlockKey(join(dir, e.key), ask);
+    if (p !== undefined) passphrases.set(e.file, p);
+  }
   return Promise.all(
-    expectedFiles(inventory, auth).map((e) => review(dir, e, statuses.get(e.file) ?? 'imported')),
+    expected.map((e) => review(dir, e, statuses.get(e.file) ?? 'imported', passphrases.get(e.file))),
   );
 }

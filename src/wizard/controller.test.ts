@@ -199,3 +199,114 @@ describe('wizard controller', () => {
     expect(engine.calls).toEqual(['close']);
   });
 });
+
+describe('wizard controller: secret prompts', () => {
+  const toPreflight = async (c: WizardController): Promise<void> => {
+    c.dispatch({ type: 'job:choose', job: 'harden' });
+    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+    await tick();
+  };
+
+  it('SSH: the engine asks through the port, the answer resolves it and is kept nowhere in state', async () => {
+    const got: (string | undefined)[] = [];
+    const engine = fakeEngine({
+      preflight: async (hooks) => {
+        got.push(await hooks.askSecret({ kind: 'ssh-key-passphrase', subject: '/home/op/.ssh/id_ed25519' }));
+        got.push(await hooks.askSecret({ kind: 'sudo-password', subject: 'admin@pg1' }));
+        return { details: [], findings: [] };
+      },
+    });
+    const c = new WizardController(engine);
+    await toPreflight(c);
+    const [first] = c.getState().secretPrompts ?? [];
+    expect(first).toMatchObject({ kind: 'ssh-key-passphrase', subject: '/home/op/.ssh/id_ed25519' });
+    c.dispatch({ type: 'back' }); // not while a question is open
+    expect(c.getState().screen).toBe('preflight');
+    c.dispatch({ type: 'secret:answer', id: first!.id, value: 'key-pass-123' });
+    await tick();
+    const [second] = c.getState().secretPrompts ?? [];
+    expect(second).toMatchObject({ kind: 'sudo-password', subject: 'admin@pg1' });
+    c.dispatch({ type: 'secret:answer', id: second!.id, value: undefined }); // Esc
+    await tick();
+    expect(got).toEqual(['key-pass-123', undefined]);
+    expect(c.getState().secretPrompts).toEqual([]);
+    expect(c.getState().preflight.status).toBe('done');
+    expect(JSON.stringify(c.getState())).not.toContain('key-pass-123');
+  });
+
+  it('certificates: an encrypted CA key is asked for, again after a wrong passphrase', async () => {
+    const engine = fakeEngine({
+      certificates: async (_auth, _src, hooks) => {
+        let retry: string | undefined;
+        for (;;) {
+          const p = await hooks?.askSecret({ kind: 'ca-passphrase', subject: '/pki/root.key', retry });
+          if (p === 'right') return { dir: '/pki', items: CERTS };
+          retry = 'that passphrase does not decrypt /pki/root.key';
+        }
+      },
+    });
+    const c = new WizardController(engine);
+    await toPreflight(c);
+    c.dispatch({ type: 'hostkey:answer', id: c.getState().prompts.hostKeys[0]!.id, decision: 'accept-once' });
+    await tick();
+    c.dispatch({ type: 'preflight:continue' });
+    c.dispatch({ type: 'auth:choose', auth: 'scram' });
+    c.dispatch({ type: 'certs:generate' });
+    await tick();
+    const asked = (): NonNullable<ReturnType<WizardController['getState']>['secretPrompts']> =>
+      c.getState().secretPrompts ?? [];
+    c.dispatch({ type: 'secret:answer', id: asked()[0]!.id, value: 'wrong' });
+    await tick();
+    expect(asked()).toMatchObject([{ kind: 'ca-passphrase', retry: /does not decrypt/ }]);
+    c.dispatch({ type: 'secret:answer', id: asked()[0]!.id, value: 'right' });
+    await tick();
+    expect(c.getState().certs.items).toEqual(CERTS);
+    expect(JSON.stringify(c.getState())).not.toMatch(/"(wrong|right)"/);
+  });
+
+  it('a confirmed Ctrl-C answers an open secret question with nothing and clears it', async () => {
+    const got: (string | undefined)[] = [];
+    const engine = fakeEngine({
+      preflight: async (hooks) => {
+        got.push(await hooks.askSecret({ kind: 'sudo-password', subject: 'admin@pg1' }));
+        return { details: [], findings: [] };
+      },
+    });
+    const c = new WizardController(engine);
+    await toPreflight(c);
+    c.dispatch({ type: 'interrupt:request' });
+    c.dispatch({ type: 'interrupt:confirm' });
+    await tick();
+    expect(got).toEqual([undefined]);
+    expect(c.getState().secretPrompts).toEqual([]);
+    expect(c.getState().exitCode).toBe(130);
+  });
+});
+
+describe('wizard controller: per-role auth', () => {
+  it('the roles changed on the auth screen go to the engine before certificates', async () => {
+    const seen: unknown[] = [];
+    const engine = fakeEngine({
+      setRoleAuth: (roles) => {
+        seen.push(roles);
+      },
+      certificates: (auth, src) => {
+        seen.push(`certificates ${auth} ${src.kind}`);
+        return Promise.resolve({ dir: '/pki', items: CERTS });
+      },
+    });
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'job:choose', job: 'harden' });
+    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+    await tick();
+    c.dispatch({ type: 'hostkey:answer', id: c.getState().prompts.hostKeys[0]!.id, decision: 'accept-once' });
+    await tick();
+    c.dispatch({ type: 'preflight:continue' });
+    c.dispatch({ type: 'auth:role', role: 'app', auth: 'cert' });
+    c.dispatch({ type: 'auth:role', role: 'replicator', auth: 'cluster' });
+    c.dispatch({ type: 'auth:choose', auth: 'scram' });
+    c.dispatch({ type: 'certs:generate' });
+    await tick();
+    expect(seen).toEqual([{ app: 'cert', replicator: 'cluster' }, 'certificates scram generate']);
+  });
+});

@@ -6,7 +6,14 @@ import { InterruptedError, toPghardenError, type ExitCode } from '../core/errors
 import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
 import type { EngineHooks, WizardEngine } from './port.js';
 import { canGoBack, finalExitCode, reduce } from './reducer.js';
-import { initialState, type Action, type ErrorView, type Intent, type WizardState } from './state.js';
+import {
+  initialState,
+  type Action,
+  type ErrorView,
+  type Intent,
+  type SecretRequest,
+  type WizardState,
+} from './state.js';
 
 export function errorView(err: unknown): ErrorView {
   const e = toPghardenError(err);
@@ -23,6 +30,8 @@ export class WizardController {
   #run: AbortController | undefined;
   readonly #hostKeyAnswers = new Map<string, (d: UnknownHostKeyDecision) => void>();
   #passwordAnswer: ((p: string | undefined) => void) | undefined;
+  /** Secret prompts by id: each resolves the engine's promise once, then is forgotten. */
+  readonly #secretAnswers = new Map<string, (value: string | undefined) => void>();
   /** Keys accepted once in this wizard run: verify reconnects and should not ask again. */
   readonly #acceptedOnce = new Set<string>();
   #promptSeq = 0;
@@ -76,7 +85,17 @@ export class WizardController {
           this.#passwordAnswer = resolve;
           this.#apply({ type: 'password:ask', role });
         }),
+      askSecret: (request) => this.#askSecret(request),
     };
+  }
+
+  #askSecret(request: SecretRequest): Promise<string | undefined> {
+    if (this.#exiting) return Promise.resolve(undefined);
+    const id = `s${++this.#promptSeq}`;
+    return new Promise((resolve) => {
+      this.#secretAnswers.set(id, resolve);
+      this.#apply({ type: 'secret:ask', prompt: { ...request, id } });
+    });
   }
 
   #askHostKey(info: HostKeyInfo): Promise<UnknownHostKeyDecision> {
@@ -98,6 +117,11 @@ export class WizardController {
     this.#hostKeyAnswers.clear();
     this.#passwordAnswer?.(undefined);
     this.#passwordAnswer = undefined;
+    for (const [id, answer] of this.#secretAnswers) {
+      answer(undefined);
+      this.#apply({ type: 'secret:answer', id, value: undefined });
+    }
+    this.#secretAnswers.clear();
   }
 
   async #exit(code: ExitCode): Promise<void> {
@@ -206,6 +230,7 @@ export class WizardController {
         ).certificates(
           auth,
           intent.type === 'certs:generate' ? { kind: 'generate' } : { kind: 'import', dir: intent.dir },
+          this.#hooks(),
         );
         this.#apply({ type: 'certs:ready', dir: r.dir, items: r.items });
         return;
@@ -229,6 +254,10 @@ export class WizardController {
         this.#passwordAnswer?.(intent.password);
         this.#passwordAnswer = undefined;
         return;
+      case 'secret:answer':
+        this.#secretAnswers.get(intent.id)?.(intent.value);
+        this.#secretAnswers.delete(intent.id);
+        return;
       case 'interrupt:confirm':
         if (this.#run !== undefined) {
           // The engine finishes the current step, rolls back, and apply fails with exit 130.
@@ -241,11 +270,17 @@ export class WizardController {
       case 'finish':
         if (before.screen === 'done') return this.#exit(finalExitCode(after));
         return;
+      case 'auth:choose':
+        // Before certificates: which roles get one depends on each role's auth.
+        if (after.screen === 'certificates' && before.screen === 'auth' && after.roleAuth !== undefined) {
+          (await this.#engine).setRoleAuth?.(after.roleAuth);
+        }
+        return;
+      case 'auth:role':
       case 'job:choose':
       case 'help:toggle':
       case 'error:dismiss':
       case 'preflight:continue':
-      case 'auth:choose':
       case 'interrupt:request':
       case 'interrupt:cancel':
         return;

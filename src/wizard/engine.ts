@@ -27,8 +27,9 @@ import type { VerifyRow } from '../verify/evaluate.js';
 import { runVerify } from '../verify/run.js';
 import { inventoryPkiDir } from '../cli/certs-issue.js';
 import { buildInventory, writeInventoryFile } from '../cli/init.js';
-import { envSecrets, envSecretValues } from '../cli/secrets.js';
+import { envSecretValues } from '../cli/secrets.js';
 import { reviewPkiDir } from './cert-review.js';
+import { promptedSecrets, unlockCa } from './engine-secrets.js';
 import type { CertSource, EngineHooks, WizardEngine } from './port.js';
 import { preflightDetail } from './preflight-view.js';
 import type { InventoryView } from './state.js';
@@ -62,7 +63,17 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     );
     return bus;
   };
-  const connectOptions = (hooks: EngineHooks) => ({ hostKeys: hooks.askHostKey, secrets: envSecrets(env) });
+  /**
+   * SSH secrets typed in this wizard session (memory only; emptied when preflight starts again, so a
+   * wrong one can be corrected by going back) and the CA key's passphrase between choosing
+   * certificates and planning (dropped once the plan is made).
+   */
+  const sshSecrets = new Map<string, Promise<string | undefined>>();
+  let caPassphrase: string | undefined;
+  const connectOptions = (hooks: EngineHooks) => ({
+    hostKeys: hooks.askHostKey,
+    secrets: promptedSecrets(env, hooks.askSecret, sshSecrets),
+  });
   const close = async (): Promise<void> => {
     const open = [...sessions.values(), ...reconnected];
     sessions = new Map();
@@ -104,6 +115,7 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         topology: inv.topology,
         network: inv.network,
         nodes: inv.nodes.map((n) => ({ name: n.name, host: n.host, role: n.role })),
+        roles: inv.roles?.map((r) => ({ name: r.name, kind: r.kind, auth: r.auth })),
       };
       return view;
     },
@@ -121,17 +133,23 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
         { cluster: input.cluster, network: input.network, topology: 'streaming' },
         // host stays the alias so ~/.ssh/config (User, Port, IdentityFile, ProxyJump) applies.
         input.nodes.map((n) => ({
-          name: n.alias.replace(/[^A-Za-z0-9._-]/g, '-'),
-          host: n.alias,
+          name: n.name ?? n.alias.replace(/[^A-Za-z0-9._-]/g, '-'),
+          host: n.host ?? n.alias,
           role: n.role,
         })),
       );
+      // A pasted host:port is the node's SSH port (nodes[].ssh.port).
+      inv.nodes = inv.nodes.map((node, i) => {
+        const port = input.nodes[i]?.sshPort;
+        return port === undefined ? node : { ...node, ssh: { ...node.ssh, port } };
+      });
       return writeInventoryFile(inv, expandHome(input.path, cwd), false);
     },
 
     async preflight(hooks, signal) {
       await close();
       planned = undefined;
+      sshSecrets.clear();
       const inv = inventory();
       const r = await preflightAll(inv, busFor(hooks), connectOptions(hooks), signal);
       outcomes = r.outcomes;
@@ -142,31 +160,46 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       };
     },
 
-    async certificates(auth: AuthMode, source: CertSource) {
+    async certificates(auth: AuthMode, source: CertSource, hooks?: EngineHooks) {
       const inv = inventory();
       planned = undefined;
+      caPassphrase = undefined;
       const statuses = new Map<string, FileStatus>();
       let dir: string;
       if (source.kind === 'generate') {
         dir = inventoryPkiDir(inv, env);
+        const passphrase = await unlockCa(dir, hooks?.askSecret);
         const issued = await issueToDir({
           dir,
           cluster: inv.cluster,
           leaves: planLeaves(inv, certRoles({ inventory: inv, auth })),
+          ...(passphrase === undefined ? {} : { caPassphrase: passphrase }),
         });
         for (const f of issued.files) statuses.set(f.file, f.status);
+        caPassphrase = passphrase; // planning issues (keeps) them again
       } else {
         dir = expandHome(source.dir, cwd);
       }
       certs = { source, dir };
-      return { dir, items: await reviewPkiDir(dir, inv, auth, statuses) };
+      return { dir, items: await reviewPkiDir(dir, inv, auth, statuses, hooks?.askSecret) };
     },
 
     async plan(auth, hooks, signal) {
       if (certs === undefined) throw notYet('choose certificates');
       if (sessions.size === 0) throw notYet('run preflight');
+      const generate = certs.source.kind === 'generate';
+      const passphrase = generate
+        ? (caPassphrase ?? (await unlockCa(certs.dir, hooks.askSecret)))
+        : undefined;
+      caPassphrase = undefined;
       planned = await planFromPreflight(
-        { inventory: inventory(), auth, certs: certs.source.kind, pkiDir: certs.dir },
+        {
+          inventory: inventory(),
+          auth,
+          certs: certs.source.kind,
+          pkiDir: certs.dir,
+          ...(passphrase === undefined ? {} : { caPassphrase: passphrase }),
+        },
         outcomes,
         sessions,
         { env, prompt: hooks.askPassword },
@@ -236,6 +269,19 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       return { findings: r.findings, exitCode: r.exitCode };
     },
 
-    close,
+    setRoleAuth(choices) {
+      const inv = inventory();
+      inv.roles = inv.roles?.map((r) => {
+        const choice = choices[r.name];
+        if (choice === undefined) return r;
+        const { auth: _old, ...rest } = r;
+        return choice === 'cluster' ? rest : { ...rest, auth: choice };
+      });
+    },
+
+    async close() {
+      caPassphrase = undefined;
+      await close();
+    },
   };
 }

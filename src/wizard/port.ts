@@ -13,6 +13,8 @@ import type {
   InterruptedRunView,
   InventoryView,
   PreflightDetail,
+  RoleAuthChoice,
+  SecretRequest,
   SshHostView,
 } from './state.js';
 
@@ -22,6 +24,8 @@ export interface EngineHooks {
   askHostKey: (info: HostKeyInfo) => Promise<UnknownHostKeyDecision>;
   /** A role's current password (md5 → SCRAM); undefined when the operator gives none. */
   askPassword: (role: string) => Promise<string | undefined>;
+  /** A passphrase or password (masked prompt); undefined when the operator gives none (Esc). */
+  askSecret: (request: SecretRequest) => Promise<string | undefined>;
 }
 
 export type CertSource = { kind: 'generate' } | { kind: 'import'; dir: string };
@@ -40,7 +44,12 @@ export interface WizardEngine {
     hooks: EngineHooks,
     signal: AbortSignal,
   ): Promise<{ details: PreflightDetail[]; findings: Finding[] }>;
-  certificates(auth: AuthMode, source: CertSource): Promise<{ dir: string; items: CertView[] }>;
+  /** `hooks`: asked for the passphrases of an encrypted CA key or imported keys. */
+  certificates(
+    auth: AuthMode,
+    source: CertSource,
+    hooks?: EngineHooks,
+  ): Promise<{ dir: string; items: CertView[] }>;
   plan(auth: AuthMode, hooks: EngineHooks, signal: AbortSignal): Promise<PlanDocument>;
   /** Only after the plan was shown and confirmed. */
   apply(hooks: EngineHooks, signal: AbortSignal): Promise<{ runId: string; journal: string }>;
@@ -51,6 +60,11 @@ export interface WizardEngine {
    */
   runOutputs(exitCode: ExitCode): Promise<RunFiles | undefined>;
   audit(hooks: EngineHooks, signal: AbortSignal): Promise<{ findings: Finding[]; exitCode: ExitCode }>;
+  /**
+   * Per-role auth chosen on the auth screen, set on the loaded inventory's `roles[].auth` ('cluster':
+   * removed) before certificates and the plan; saved inventories carry it.
+   */
+  setRoleAuth?(roles: Readonly<Record<string, RoleAuthChoice>>): void;
   /** Close every SSH session; safe to call twice. */
   close(): Promise<void>;
 }

@@ -204,3 +204,38 @@ describe('wizard reducer: the first-time hardening flow', () => {
     expect(s.prompts.password).toBeUndefined();
   });
 });
+
+describe('wizard reducer: secret prompts and per-role auth', () => {
+  it('a secret question blocks going back; its answer is never stored', () => {
+    const asked = run([
+      ...toPlan.slice(0, 3),
+      { type: 'secret:ask', prompt: { id: 's1', kind: 'sudo-password', subject: 'admin@pg1' } },
+    ]);
+    expect(canGoBack({ ...asked, preflight: { ...asked.preflight, status: 'done' } })).toBe(false);
+    const answered = reduce(asked, { type: 'secret:answer', id: 's1', value: 'sudo-pw-1' });
+    expect(answered.secretPrompts).toEqual([]);
+    expect(JSON.stringify(answered)).not.toContain('sudo-pw-1');
+  });
+
+  it('role choices are kept on the auth screen only, and dropped with a new inventory', () => {
+    const atAuth = run(toPlan.slice(0, 5));
+    const chosen = run(
+      [
+        { type: 'auth:role', role: 'app', auth: 'cert' },
+        { type: 'auth:role', role: 'replicator', auth: 'cluster' },
+      ],
+      atAuth,
+    );
+    expect(chosen.roleAuth).toEqual({ app: 'cert', replicator: 'cluster' });
+    const elsewhere = run(
+      [
+        { type: 'auth:choose', auth: 'scram' },
+        { type: 'auth:role', role: 'x', auth: 'cert' },
+      ],
+      chosen,
+    );
+    expect(elsewhere.roleAuth).toEqual({ app: 'cert', replicator: 'cluster' });
+    const reloaded = run([{ type: 'inventory:loaded', view: INVENTORY }], elsewhere);
+    expect(reloaded.roleAuth).toBeUndefined();
+  });
+});

@@ -24,6 +24,7 @@ const BACK: Partial<Record<Screen, Screen>> = {
 /** Can the operator leave the current screen backwards right now? */
 export function canGoBack(s: WizardState): boolean {
   if (s.busy !== undefined || s.prompts.hostKeys.length > 0 || s.prompts.password !== undefined) return false;
+  if ((s.secretPrompts?.length ?? 0) > 0) return false;
   if (s.screen === 'preflight' && s.preflight.status === 'running') return false;
   if (s.screen === 'audit' && s.audit.status === 'running') return false;
   return s.screen === 'welcome' || BACK[s.screen] !== undefined;
@@ -83,6 +84,7 @@ function afterInventory(s: WizardState, action: Extract<Action, { type: 'invento
   return {
     ...next,
     inventory: { ...s.inventory, view: action.view },
+    roleAuth: undefined, // per-role choices belong to the inventory they were made for
     preflight: { rows, details: [], findings: [], status: 'running' },
     audit: { status: s.job === 'audit' ? 'running' : 'idle', findings: [] },
   };
@@ -184,6 +186,12 @@ export function reduce(s: WizardState, a: Action): WizardState {
       return { ...s, prompts: { ...s.prompts, hostKeys: s.prompts.hostKeys.filter((p) => p.id !== a.id) } };
     case 'password:answer': // the password itself is for the engine only
       return { ...s, prompts: { ...s.prompts, password: undefined } };
+    case 'auth:role':
+      return s.screen === 'auth' ? { ...s, roleAuth: { ...s.roleAuth, [a.role]: a.auth } } : s;
+    case 'secret:answer': // the answer itself is for the engine only
+      return { ...s, secretPrompts: s.secretPrompts?.filter((p) => p.id !== a.id) };
+    case 'secret:ask':
+      return { ...s, secretPrompts: [...(s.secretPrompts ?? []), a.prompt] };
     case 'interrupt:request':
       return s.exitCode === undefined ? { ...s, quitConfirm: true } : s;
     case 'interrupt:cancel':

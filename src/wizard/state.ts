@@ -36,6 +36,8 @@ export interface InventoryView {
   topology: string;
   network: string[];
   nodes: { name: string; host: string; role?: string | undefined }[];
+  /** Database roles (SPEC §5 `roles:`) with their own auth mode when the inventory gives one. */
+  roles?: { name: string; kind: string; auth?: AuthMode | undefined }[] | undefined;
 }
 
 export interface SshHostView {
@@ -50,7 +52,17 @@ export type NodeRole = 'primary' | 'standby';
 export interface BuildInventoryInput {
   cluster: string;
   network: string[];
-  nodes: { alias: string; role: NodeRole }[];
+  /**
+   * `alias`: a ~/.ssh/config Host (name and host derive from it). A pasted host list gives `name`,
+   * `host` and `sshPort` instead (alias is then the host).
+   */
+  nodes: {
+    alias: string;
+    role: NodeRole;
+    name?: string | undefined;
+    host?: string | undefined;
+    sshPort?: number | undefined;
+  }[];
   /** Where the inventory is written (refused when it exists). */
   path: string;
 }
@@ -149,6 +161,40 @@ export interface HostKeyPrompt {
 
 type Status = 'idle' | 'running' | 'done' | 'failed';
 
+// --- Per-role auth (SPEC §5 `roles[].auth`) ---
+/** A role's auth as chosen on the auth screen: a mode of its own, or the cluster's choice. */
+export type RoleAuthChoice = AuthMode | 'cluster';
+
+// --- Secret prompts (passphrases, sudo password, SSH keyboard-interactive) ---
+// The question is state; the answer never is: it resolves the engine's promise and is dropped.
+export type SecretKind =
+  /** The PKI directory's root.key is encrypted (generating or keeping certificates signs with it). */
+  | 'ca-passphrase'
+  /** An imported server or client key is encrypted (lint checks it against its certificate). */
+  | 'key-passphrase'
+  /** An encrypted SSH identity file. */
+  | 'ssh-key-passphrase'
+  /** sudo wants the SSH user's password on a node. */
+  | 'sudo-password'
+  /** A keyboard-interactive question of a node's sshd. */
+  | 'ssh-prompt';
+
+export interface SecretRequest {
+  kind: SecretKind;
+  /** What it unlocks: a file, or `user@node`. */
+  subject: string;
+  /** ssh-prompt: the server's question. */
+  question?: string | undefined;
+  /** ssh-prompt: the server allows echoing the answer (not a password). */
+  echo?: boolean | undefined;
+  /** Asked again: why (e.g. the passphrase did not decrypt the key). */
+  retry?: string | undefined;
+}
+
+export interface SecretPrompt extends SecretRequest {
+  id: string;
+}
+
 export interface WizardState {
   screen: Screen;
   /** Screens to go back to (Esc/q), newest last. */
@@ -188,6 +234,10 @@ export interface WizardState {
   audit: { status: Status; findings: Finding[]; exitCode?: ExitCode | undefined };
   prompts: { hostKeys: HostKeyPrompt[]; password?: { role: string } | undefined };
   warnings: string[];
+  /** Per-role auth changed on the auth screen (role → choice); absent roles keep the inventory's. */
+  roleAuth?: Record<string, RoleAuthChoice> | undefined;
+  /** Secrets the engine waits for, oldest first (absent: none). */
+  secretPrompts?: SecretPrompt[] | undefined;
 }
 
 export function initialState(): WizardState {
@@ -219,6 +269,7 @@ export type Intent =
   | { type: 'inventory:build'; input: BuildInventoryInput }
   | { type: 'preflight:continue' }
   | { type: 'auth:choose'; auth: AuthMode }
+  | { type: 'auth:role'; role: string; auth: RoleAuthChoice }
   | { type: 'certs:generate' }
   | { type: 'certs:import'; dir: string }
   | { type: 'certs:continue' }
@@ -226,6 +277,8 @@ export type Intent =
   | { type: 'hostkey:answer'; id: string; decision: UnknownHostKeyDecision }
   /** The password goes to the engine and is dropped: the reducer never stores it. */
   | { type: 'password:answer'; role: string; password: string | undefined }
+  /** The answer goes to the engine and is dropped: the reducer never stores it. undefined: Esc. */
+  | { type: 'secret:answer'; id: string; value: string | undefined }
   | { type: 'interrupt:request' }
   | { type: 'interrupt:cancel' }
   | { type: 'interrupt:confirm' }
@@ -242,6 +295,7 @@ export type Result =
   | { type: 'preflight:finished'; details: PreflightDetail[]; findings: Finding[] }
   | { type: 'hostkey:ask'; prompt: HostKeyPrompt }
   | { type: 'password:ask'; role: string }
+  | { type: 'secret:ask'; prompt: SecretPrompt }
   | { type: 'certs:ready'; dir: string; items: CertView[] }
   | { type: 'plan:ready'; plan: PlanDocument }
   | { type: 'apply:finished'; runId: string; journal: string }
