@@ -19,6 +19,7 @@ export interface RotateFlags {
   newCa?: boolean | undefined;
   finish?: boolean | undefined;
   pkiDir?: string | undefined;
+  certs?: string | undefined;
 }
 
 const NEXT: Record<RotationKind, string> = {
@@ -48,7 +49,17 @@ export async function rotateCommand(flags: RotateFlags, global: GlobalOptions, i
     };
     const { outcomes, sessions } = await preflightAll(inventory, frame.bus, connectOptions, frame.signal);
     frame.sessions = sessions;
-    const p = await planRotation({ inventory, pkiDir, nodes, mode }, outcomes, sessions, frame.signal);
+    const certs = flags.certs ?? 'generate';
+    if (certs !== 'generate' && !(certs.startsWith('import:') && certs.length > 'import:'.length)) {
+      throw new UsageError('rotate.certs', `--certs ${certs}: expected generate or import:DIR`);
+    }
+    const importDir = certs === 'generate' ? undefined : expandHome(certs.slice('import:'.length));
+    const p = await planRotation(
+      { inventory, pkiDir, nodes, mode, importDir },
+      outcomes,
+      sessions,
+      frame.signal,
+    );
     if (!frame.json) renderPlan(io.stdout, frame.style, p.plan);
     if (global.yes !== true) {
       await restorePki(pkiDir, p.snapshot);
