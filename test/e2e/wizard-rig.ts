@@ -121,7 +121,9 @@ export async function ending(
   t: Terminal,
   ms = 120_000,
 ): Promise<{ code: number; stty: string; text: string }> {
-  const text = await t.waitFor(/exit=\d+[\s\S]*speed/, { ms, scrollback: true });
+  // Up to stty's local modes line (icanon or -icanon): a capture taken while stty still prints
+  // would see half of it.
+  const text = await t.waitFor(/exit=\d+[\s\S]*speed[\s\S]*icanon/, { ms, scrollback: true });
   const code = Number(/exit=(\d+)/.exec(text)?.[1]);
   return { code, stty: text.slice(text.indexOf('exit=')), text };
 }
