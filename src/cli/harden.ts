@@ -48,18 +48,25 @@ function authOf(flags: HardenFlags, inventory: Inventory): AuthMode {
   );
 }
 
+/** `--certs generate|import:DIR` (plan, apply, rotate): the import directory, or undefined for generate. */
+export function importDirOf(spec: string, errorCode: string): string | undefined {
+  if (spec === 'generate') return undefined;
+  if (spec.startsWith('import:') && spec.length > 'import:'.length) {
+    return expandHome(spec.slice('import:'.length));
+  }
+  throw new UsageError(errorCode, `--certs ${spec}: expected generate or import:DIR`);
+}
+
 function certsOf(
   flags: HardenFlags,
   inventory: Inventory,
   env: NodeJS.ProcessEnv,
   fixedDir: string | undefined,
 ): { certs: HardenRequest['certs']; dir: string } {
-  const spec = flags.certs ?? 'generate';
-  if (spec === 'generate') return { certs: 'generate', dir: fixedDir ?? inventoryPkiDir(inventory, env) };
-  if (spec.startsWith('import:') && spec.length > 'import:'.length) {
-    return { certs: 'import', dir: expandHome(spec.slice('import:'.length)) };
-  }
-  throw new UsageError('plan.certs', `--certs ${spec}: expected generate or import:DIR`);
+  const dir = importDirOf(flags.certs ?? 'generate', 'plan.certs');
+  return dir === undefined
+    ? { certs: 'generate', dir: fixedDir ?? inventoryPkiDir(inventory, env) }
+    : { certs: 'import', dir };
 }
 
 function stepView(stderr: NodeJS.WritableStream, style: Style) {

@@ -8,7 +8,7 @@ import { loadInventory } from '../core/inventory.js';
 import { expandHome } from '../core/paths.js';
 import { planRotation, restorePki, type RotateMode, type RotationKind } from '../core/rotate.js';
 import { inventoryPkiDir } from './certs-issue.js';
-import { runConfirmed, runFrame } from './harden.js';
+import { importDirOf, runConfirmed, runFrame } from './harden.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { envSecrets } from './secrets.js';
 import { renderPlan } from './views/plan-human.js';
@@ -49,11 +49,7 @@ export async function rotateCommand(flags: RotateFlags, global: GlobalOptions, i
     };
     const { outcomes, sessions } = await preflightAll(inventory, frame.bus, connectOptions, frame.signal);
     frame.sessions = sessions;
-    const certs = flags.certs ?? 'generate';
-    if (certs !== 'generate' && !(certs.startsWith('import:') && certs.length > 'import:'.length)) {
-      throw new UsageError('rotate.certs', `--certs ${certs}: expected generate or import:DIR`);
-    }
-    const importDir = certs === 'generate' ? undefined : expandHome(certs.slice('import:'.length));
+    const importDir = importDirOf(flags.certs ?? 'generate', 'rotate.certs');
     const p = await planRotation(
       { inventory, pkiDir, nodes, mode, importDir },
       outcomes,

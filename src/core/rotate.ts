@@ -19,7 +19,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
 import {
   CA_CERT_FILE,
   CA_KEY_FILE,
@@ -38,7 +37,7 @@ import { installCa } from '../steps/install-ca.js';
 import { installServerCert } from '../steps/install-server-cert.js';
 import { reload } from '../steps/reload.js';
 import { replicationTls } from '../steps/replication-tls.js';
-import { activeServerSlot } from '../steps/tls-files.js';
+import { activeServerSlot, firstFingerprint } from '../steps/tls-files.js';
 import { pemCertificates } from './preflight.js';
 import { UsageError } from './errors.js';
 import type { NodeOutcome } from './facts.js';
@@ -165,8 +164,6 @@ async function copyKeepingMode(from: string, to: string): Promise<void> {
   await chmod(to, mode);
 }
 
-const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
-
 /**
  * Replacement pairs are bad input until lint says otherwise (SPEC §6, postgres profile): each must
  * chain to the trust bundle the nodes have (root.crt), name the node (host and names), and go with
@@ -263,11 +260,11 @@ function checkPhaseReached(
     const certs = pemCertificates(rootPem);
     for (const [node, f] of prepared.contexts) {
       if (kind === 'ca-phase2') {
-        const next = fingerprint(certs[1] ?? '');
+        const next = firstFingerprint(certs[1] ?? '');
         if (!(f.facts.pg.caCerts ?? []).some((c) => c.sha256 === next))
           missing.push(`${node} does not trust the new CA yet`);
       } else if (kind === 'ca-finish') {
-        const local = fingerprint(await readFile(join(pkiDir, `${node}.crt`), 'utf8'));
+        const local = firstFingerprint(await readFile(join(pkiDir, `${node}.crt`), 'utf8'));
         if (f.facts.pg.serverCert?.sha256 !== local)
           missing.push(`${node} does not serve its new-CA certificate`);
       }
