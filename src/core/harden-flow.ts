@@ -162,6 +162,11 @@ export interface ApplyRequest extends ConfirmedRun {
   job?: 'apply' | 'rotate' | undefined;
   /** rotate: where the local pairs it replaced were archived. */
   archive?: string | undefined;
+  /**
+   * The plan's checks ran in this process just before, with no confirmation in between (headless
+   * `--yes`): the run follows the plan's decisions instead of reading every node again (runner `decided`).
+   */
+  planJustMade?: boolean | undefined;
   bus: { emit(event: EngineEvent): void };
   signal: AbortSignal;
 }
@@ -222,10 +227,14 @@ export function applyPlanned(
       journal,
       bus: req.bus,
       signal: req.signal,
+      decided: req.planJustMade === true ? planDecisions(req.plan) : undefined,
     });
   }).then((r) => ({ ...r, secretsFile }));
 }
 
-export function closeSessions(sessions: Iterable<RemoteSession>): Promise<unknown> {
-  return Promise.allSettled([...sessions].map((s) => s.close()));
+/** node → step id → needed, as the plan shows it. */
+export function planDecisions(plan: PlanDocument): Map<string, Map<string, boolean>> {
+  return new Map(plan.nodes.map((n) => [n.node, new Map(n.steps.map((s) => [s.id, s.needed]))]));
 }
+
+export { closeSessions } from './audit-run.js';
