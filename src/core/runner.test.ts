@@ -65,6 +65,50 @@ describe('runPlan', () => {
     expect(lines().at(-1)?.type).toBe('run:done');
   });
 
+  it("follows the plan's decisions instead of calling check() again, unless it resumes", async () => {
+    let checks = 0;
+    const counted = (node: string, id: string, done: boolean): Step => {
+      const st = step(node, id, { done });
+      return { ...st, check: (ctx) => (checks++, st.check(ctx)) };
+    };
+    // The plan said a.one is needed and a.two is not; the nodes now say the opposite.
+    const decided = new Map([
+      [
+        'pg1',
+        new Map([
+          ['a.one', true],
+          ['a.two', false],
+        ]),
+      ],
+    ]);
+    await runPlan({
+      runId,
+      journal,
+      bus,
+      signal: new AbortController().signal,
+      nodes: [nodePlan('pg1', [counted('pg1', 'a.one', true), counted('pg1', 'a.two', false)])],
+      decided,
+    });
+    expect(checks).toBe(0);
+    expect(log).toEqual(['pg1:apply:a.one']);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'step:done', step: 'a.two', skipped: 'already-done' }),
+    );
+    // A resumed run reads every node again: minutes may have passed.
+    log.length = 0;
+    await runPlan({
+      runId,
+      journal,
+      bus,
+      signal: new AbortController().signal,
+      nodes: [nodePlan('pg1', [counted('pg1', 'a.one', true), counted('pg1', 'a.two', false)])],
+      decided,
+      resume: { begun: {}, done: {} },
+    });
+    expect(checks).toBe(2);
+    expect(log).toEqual(['pg1:apply:a.two']);
+  });
+
   it('skips a step whose check says it is already done', async () => {
     await runPlan({
       runId,

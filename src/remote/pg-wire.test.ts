@@ -34,7 +34,7 @@ function message(type: string, body: Buffer): Buffer {
 
 describe('plainStartup', () => {
   it('reports the server error of a refused startup, with the startup packet it sent', async () => {
-    let packet = Buffer.alloc(0);
+    let packet: Buffer = Buffer.alloc(0);
     const client = await serve((s) =>
       s.once('data', (b: Buffer) => {
         packet = b;

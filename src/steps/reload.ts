@@ -72,14 +72,18 @@ export interface ReloadResult {
 const LOG_START = '--- pgharden: server log after the reload ---';
 
 /**
- * $1 log file ('' = none), $2 byte offset to read from, $3 marker (hex, also inside the script). SIGHUP, then wait for the
- * postmaster's "received SIGHUP" line; a connection made after that line is accepted only once the
- * postmaster has finished the reload (it handles SIGHUP before it accepts again), so the marker that
- * connection logs comes after every message of the reload: no fixed sleep. Both waits are bounded.
+ * $1 log file ('' = none), $2 byte offset to read from, $3 marker (hex, also inside the script), $4
+ * the data directory. SIGHUP to the postmaster named by postmaster.pid — what pg_reload_conf() does,
+ * without a psql process — then wait for its "received SIGHUP" line; a connection made after that
+ * line is accepted only once the postmaster has finished the reload (it handles SIGHUP before it
+ * accepts again), so the marker that connection logs comes after every message of the reload: no
+ * fixed sleep. Both waits are bounded.
  */
 function reloadScript(psql: string, marker: string): string {
   return `pg() { ${psql}; }
-echo 'SELECT pg_reload_conf();' | pg >/dev/null || exit 10
+read -r pid < "$4/postmaster.pid" || exit 10
+case $pid in ''|*[!0-9]*) exit 10;; esac
+kill -HUP "$pid" || exit 10
 [ -n "$1" ] || exit 0
 i=0
 until tail -c +"$2" -- "$1" 2>/dev/null | grep -q 'received SIGHUP'; do
@@ -137,7 +141,7 @@ export async function validateAndReload(
     session,
     f,
     reloadScript(psqlShellCommand(conn), marker),
-    [logFile, String(offset + 1), marker],
+    [logFile, String(offset + 1), marker, data],
     'reloading the configuration',
     signal,
   );
