@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from './events.js';
 import { Journal, newRunId, readJournal, type JournalRecord } from './journal.js';
-import { rollbackRun, runPlan, type NodePlan } from './runner.js';
+import { rollbackRun, runPlan, type NodePlan, type RunResume } from './runner.js';
 import type { Step } from './step.js';
 import { fakeSession, fakeStep, type Fake } from './engine/test-support.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -81,14 +81,17 @@ describe('runPlan', () => {
         ]),
       ],
     ]);
-    await runPlan({
-      runId,
-      journal,
-      bus,
-      signal: new AbortController().signal,
-      nodes: [nodePlan('pg1', [counted('pg1', 'a.one', true), counted('pg1', 'a.two', false)])],
-      decided,
-    });
+    const run = (resume?: RunResume) =>
+      runPlan({
+        runId,
+        journal,
+        bus,
+        signal: new AbortController().signal,
+        nodes: [nodePlan('pg1', [counted('pg1', 'a.one', true), counted('pg1', 'a.two', false)])],
+        decided,
+        resume,
+      });
+    await run();
     expect(checks).toBe(0);
     expect(log).toEqual(['pg1:apply:a.one']);
     expect(events).toContainEqual(
@@ -96,15 +99,7 @@ describe('runPlan', () => {
     );
     // A resumed run reads every node again: minutes may have passed.
     log.length = 0;
-    await runPlan({
-      runId,
-      journal,
-      bus,
-      signal: new AbortController().signal,
-      nodes: [nodePlan('pg1', [counted('pg1', 'a.one', true), counted('pg1', 'a.two', false)])],
-      decided,
-      resume: { begun: {}, done: {} },
-    });
+    await run({ begun: {}, done: {} });
     expect(checks).toBe(2);
     expect(log).toEqual(['pg1:apply:a.two']);
   });

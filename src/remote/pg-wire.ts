@@ -22,21 +22,7 @@ export type ServedTls =
  * fingerprints). Ends the stream.
  */
 export function servedTls(stream: Duplex, caPem: string, timeoutMs = 10_000): Promise<ServedTls> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (r: ServedTls): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () => finish({ kind: 'failed', message: `no TLS answer in ${timeoutMs} ms` }),
-      timeoutMs,
-    );
-    stream.on('error', (e: Error) => finish({ kind: 'failed', message: e.message }));
-    stream.once('close', () => finish({ kind: 'failed', message: 'the connection closed' }));
+  return exchange<ServedTls>(stream, timeoutMs, 'no TLS answer', (finish) => {
     stream.once('data', (b: Buffer) => {
       if (b[0] === 0x4e) return finish({ kind: 'no-tls' }); // 'N'
       if (b[0] !== 0x53 || b.length !== 1) {
@@ -77,22 +63,8 @@ export function plainStartup(
   database: string,
   timeoutMs = 10_000,
 ): Promise<PlainStartup> {
-  return new Promise((resolve) => {
-    let settled = false;
+  return exchange<PlainStartup>(stream, timeoutMs, 'no answer', (finish) => {
     let got = Buffer.alloc(0);
-    const finish = (r: PlainStartup): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () => finish({ kind: 'failed', message: `no answer in ${timeoutMs} ms` }),
-      timeoutMs,
-    );
-    stream.on('error', (e: Error) => finish({ kind: 'failed', message: e.message }));
-    stream.once('close', () => finish({ kind: 'failed', message: 'the connection closed' }));
     stream.on('data', (b: Buffer) => {
       got = Buffer.concat([got, b]);
       if (got.length < 5) return;
@@ -125,4 +97,33 @@ function errorText(body: Buffer): string {
     i = end + 1;
   }
   return 'error';
+}
+
+/**
+ * The frame of one request/answer on a fresh stream: `start` writes and listens, and calls finish
+ * once; a timeout, an error or an early close finish it as failed. The stream is destroyed after.
+ */
+function exchange<R>(
+  stream: Duplex,
+  timeoutMs: number,
+  silence: string,
+  start: (finish: (r: R | { kind: 'failed'; message: string }) => void) => void,
+): Promise<R | { kind: 'failed'; message: string }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (r: R | { kind: 'failed'; message: string }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stream.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(
+      () => finish({ kind: 'failed', message: `${silence} in ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    stream.on('error', (e: Error) => finish({ kind: 'failed', message: e.message }));
+    stream.once('close', () => finish({ kind: 'failed', message: 'the connection closed' }));
+    start(finish);
+  });
 }
