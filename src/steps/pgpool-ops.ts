@@ -1,0 +1,279 @@
+// What the pgpool steps share (SPEC §7.4): the pooler's TLS paths, the pgpool.conf settings pgharden
+// wants, running sh as the pgpool user, one SQL statement through the pooler's port (password on
+// stdin, never argv), and the restart with the exact argv the running pgpool has (SIGINT to its pid
+// and wait: ~60 ms, where `pgpool -m fast stop` polls once a second).
+import { posix } from 'node:path';
+import { BugError, FailedError } from '../core/errors.js';
+import type { PgpoolFacts } from '../core/pgpool-facts.js';
+import { shellQuote } from '../remote/shell.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { HardenContext, PoolerContext } from './context.js';
+
+export function poolerOf(f: HardenContext): PoolerContext {
+  if (f.pooler === undefined) throw new BugError('pgpool.no-pooler', `${f.node.name} is not a pooler`);
+  return f.pooler;
+}
+
+export interface PoolerTlsPaths {
+  dir: string;
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export function poolerTlsPaths(f: HardenContext): PoolerTlsPaths {
+  const dir = posix.normalize(f.tlsDir).replace(/\/+$/, '');
+  return { dir, cert: `${dir}/server.crt`, key: `${dir}/server.key`, ca: `${dir}/root.crt` };
+}
+
+/** pgpool.conf settings for TLS, pool_hba and pool_passwd-only passwords (values as pgpool reads them). */
+export function wantedPgpoolSettings(f: HardenContext): Record<string, string | boolean> {
+  const p = poolerTlsPaths(f);
+  const s = poolerOf(f).pgpool.settings;
+  const out: Record<string, string | boolean> = {
+    ssl: true,
+    ssl_key: p.key,
+    ssl_cert: p.cert,
+    ssl_ca_cert: p.ca,
+    ssl_prefer_server_ciphers: true,
+    enable_pool_hba: true,
+    // A value here overrides pool_passwd (and is a password in clear text in a 0640 file).
+    health_check_password: '',
+    sr_check_password: '',
+  };
+  if (f.inventory.tls?.ciphers !== undefined) out['ssl_ciphers'] = f.inventory.tls.ciphers;
+  for (const k of ['recovery_password', 'wd_lifecheck_password']) if ((s[k] ?? '') !== '') out[k] = '';
+  return out;
+}
+
+/** pgpool reads booleans as on/off/true/false/yes/no/1/0. */
+export function settingMatches(now: string | undefined, want: string | boolean): boolean {
+  if (typeof want === 'string') return (now ?? '') === want;
+  const v = (now ?? '').toLowerCase();
+  return want ? ['on', 'true', 'yes', '1'].includes(v) : ['off', 'false', 'no', '0', ''].includes(v);
+}
+
+export async function runAsPooler(
+  session: RemoteSession,
+  f: HardenContext,
+  script: string,
+  args: string[],
+  what: string,
+  opts: { stdin?: string; signal?: AbortSignal | undefined; timeoutMs?: number } = {},
+): Promise<string> {
+  const cmd = ['sh', '-c', script, 'sh', ...args].map(shellQuote).join(' ');
+  const r = await session.exec(cmd, {
+    asUser: poolerOf(f).pgpool.osUser,
+    ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  });
+  if (r.code !== 0) {
+    const detail = r.stderr.trim().split('\n').slice(-2).join(' ');
+    throw new FailedError('pgpool.remote-failed', `${session.node}: ${what} failed: ${detail}`);
+  }
+  return r.stdout;
+}
+
+// $1 conninfo (no password), $2 SQL. The password arrives on stdin and goes to PGPASSWORD.
+const QUERY_SH = `PGPASSWORD=$(cat); export PGPASSWORD
+p=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n 1)
+PGCONNECT_TIMEOUT=5 exec "$p" -X -q --csv -v ON_ERROR_STOP=1 -d "$1" -c "$2"`;
+
+/** One statement through pgpool's TCP port as `user`: CSV rows as objects. */
+export async function queryThroughPooler(
+  session: RemoteSession,
+  f: HardenContext,
+  sql: string,
+  opts: { tls: boolean; user: string; password: string; signal?: AbortSignal | undefined },
+): Promise<Record<string, string>[]> {
+  const pg = poolerOf(f).pgpool;
+  const ssl = opts.tls
+    ? `sslmode=verify-full sslrootcert=${poolerTlsPaths(f).ca}`
+    : // prefer: before hardening (undo) pgpool may or may not speak TLS.
+      'sslmode=prefer';
+  const conninfo = `host=${pg.host} port=${pg.port} dbname=postgres user=${opts.user} ${ssl}`;
+  const out = await runAsPooler(session, f, QUERY_SH, [conninfo, sql], `${sql} through pgpool`, {
+    stdin: opts.password,
+    signal: opts.signal,
+    timeoutMs: 20_000,
+  });
+  return parseCsv(out);
+}
+
+/** psql --csv output (RFC 4180 quoting) → rows keyed by the header. */
+export function parseCsv(text: string): Record<string, string>[] {
+  const records: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      records.push(row);
+      row = [];
+      field = '';
+    } else if (c !== '\r') field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    records.push(row);
+  }
+  const [header, ...rows] = records;
+  if (header === undefined) return [];
+  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+}
+
+/** The user pgharden checks pgpool with (health_check_user) and its password. */
+export function checkLogin(f: HardenContext): { user: string; password: string } {
+  const pg = poolerOf(f).pgpool;
+  const user = pg.healthCheckUser;
+  const password = f.passwords.get(user) ?? plainPassword(pg.settings['health_check_password']);
+  if (password === undefined) {
+    throw new FailedError(
+      'pgpool.password-missing',
+      `${f.node.name}: no password for health_check_user ${user}`,
+      `give it with --secrets or PGHARDEN_PASSWORD_${user.toUpperCase()}`,
+    );
+  }
+  return { user, password };
+}
+
+/** A *_password setting in clear text (not md5…/AES…/empty). */
+export function plainPassword(v: string | undefined): string | undefined {
+  if (v === undefined || v === '' || /^(md5|AES|SCRAM-SHA-256\$)/.test(v)) return undefined;
+  return v;
+}
+
+export interface PoolNode {
+  hostname: string;
+  port: string;
+  status: string;
+  role: string;
+}
+
+export async function showPoolNodes(
+  session: RemoteSession,
+  f: HardenContext,
+  tls: boolean,
+  signal?: AbortSignal,
+): Promise<PoolNode[]> {
+  const rows = await queryThroughPooler(session, f, 'SHOW POOL_NODES', { tls, ...checkLogin(f), signal });
+  return rows.map((r) => ({
+    hostname: r['hostname'] ?? '',
+    port: r['port'] ?? '',
+    status: r['status'] ?? '',
+    role: r['role'] ?? '',
+  }));
+}
+
+/** Bounded wait until pgpool answers and shows every configured backend up. */
+export async function waitPoolNodesUp(
+  session: RemoteSession,
+  f: HardenContext,
+  tls: boolean,
+  opts: { timeoutMs?: number; signal?: AbortSignal | undefined } = {},
+): Promise<PoolNode[]> {
+  const want = poolerOf(f).pgpool.backends.length;
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const nodes = await showPoolNodes(session, f, tls, opts.signal);
+      if (nodes.length >= want && nodes.every((n) => n.status === 'up')) return nodes;
+      last = new Error(nodes.map((n) => `${n.hostname}:${n.port} ${n.status}`).join(', '));
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline || opts.signal?.aborted === true) {
+      throw new FailedError(
+        'pgpool.nodes-not-up',
+        `${f.node.name}: pgpool does not show every backend up: ${(last as Error).message}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// $1 pid file, $2 old pid, $3 cwd, $4 stderr file, $5 exe, then argv[1..]. SIGINT (fast shutdown)
+// to the old pid, wait until it is gone (a zombie counts: no systemd reaps it here), start the same
+// argv detached, wait for a new pid in the pid file. Prints the new pid.
+const RESTART_SH = `pidf=$1; old=$2; dir=$3; log=$4; exe=$5; shift 5
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+if [ -n "$old" ] && alive "$old"; then
+  kill -INT "$old" 2>/dev/null || true
+  i=0; while alive "$old"; do i=$((i+1)); [ $i -gt 600 ] && { echo "pgpool $old did not stop in 30 s" >&2; exit 1; }; sleep 0.05; done
+fi
+[ -n "$log" ] && { : >> "$log"; } 2>/dev/null || log=/dev/null
+cd "$dir" || exit 1
+setsid nohup "$exe" "$@" >> "$log" 2>&1 < /dev/null &
+i=0
+while :; do
+  new=$(tr -d '\\000\\n ' < "$pidf" 2>/dev/null)
+  if [ -n "$new" ] && [ "$new" != "$old" ] && alive "$new"; then echo "$new"; exit 0; fi
+  i=$((i+1)); [ $i -gt 300 ] && { echo "pgpool did not write $pidf in 15 s" >&2; exit 1; }
+  sleep 0.05
+done`;
+
+/** Stop the running pgpool by its pid and start it with its own argv; returns the new pid. */
+export async function restartPgpool(
+  session: RemoteSession,
+  f: HardenContext,
+  oldPid: number | undefined,
+  signal?: AbortSignal,
+): Promise<number> {
+  const pg: PgpoolFacts = poolerOf(f).pgpool;
+  const [, ...args] = pg.process.argv;
+  const out = await runAsPooler(
+    session,
+    f,
+    RESTART_SH,
+    [
+      pg.pidFile,
+      oldPid === undefined ? '' : String(oldPid),
+      pg.process.cwd,
+      pg.process.stderrFile ?? '',
+      pg.process.exe,
+      ...args,
+    ],
+    'restarting pgpool',
+    { signal, timeoutMs: 60_000 },
+  );
+  const pid = Number(out.trim().split('\n').pop());
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new FailedError(
+      'pgpool.restart-failed',
+      `${f.node.name}: pgpool did not come back (${out.trim()})`,
+    );
+  }
+  return pid;
+}
+
+/** The pid in pgpool's pid file when that process is alive, else undefined. */
+export async function runningPid(
+  session: RemoteSession,
+  f: HardenContext,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const out = await runAsPooler(
+    session,
+    f,
+    `p=$(tr -d '\\000\\n ' < "$1" 2>/dev/null); if [ -n "$p" ] && [ -d "/proc/$p" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status"; then echo "$p"; fi`,
+    [poolerOf(f).pgpool.pidFile],
+    'reading pgpool pid',
+    { signal },
+  );
+  const pid = Number(out.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
