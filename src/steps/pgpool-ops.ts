@@ -195,6 +195,15 @@ export async function waitPoolNodesUp(
       last = new Error(nodes.map((n) => `${n.hostname}:${n.port} ${n.status}`).join(', '));
     } catch (e) {
       last = e;
+      // pgpool 4.3 whose ssl_key/ssl_cert cannot be loaded starts anyway and serves no TLS at all
+      // (measured): no point waiting for it.
+      if (tls && /does not support SSL/.test((e as Error).message)) {
+        throw new FailedError(
+          'pgpool.tls-not-served',
+          `${f.node.name}: pgpool runs but serves no TLS`,
+          'pgpool could not load ssl_key/ssl_cert (see its log): it starts without TLS rather than refusing',
+        );
+      }
     }
     if (Date.now() > deadline || opts.signal?.aborted === true) {
       throw new FailedError(
