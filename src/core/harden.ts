@@ -238,6 +238,13 @@ export async function prepareHardening(
       poolerNames.push(pooler.name);
     }
   }
+  const primaryCtx = contexts.get(primary.node);
+  if (primaryCtx !== undefined && poolerNames.length > 0) {
+    primaryCtx.watchPoolers = poolerNames.flatMap((name) => {
+      const pooler = contexts.get(name)?.pooler;
+      return pooler === undefined ? [] : [{ name, pooler }];
+    });
+  }
   const nodeRoles = facts.map((f) => ({ name: f.node, role: f.pg.role }));
   const schedule =
     inventory.topology === 'pgpool' ? pgpoolSchedule(nodeRoles, poolerNames) : streamingSchedule(nodeRoles);

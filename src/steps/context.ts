@@ -44,6 +44,12 @@ export interface HardenContext {
   /** `pooler`: a pgpool host (then `pooler` is set, and `facts` are the primary's with the pooler's osUser). */
   role: 'primary' | 'standby' | 'pooler';
   pooler?: PoolerContext | undefined;
+  /**
+   * Primary of the pgpool topology: the poolers its last step (pgpool.health-watch) watches through
+   * its own session, so that a rollback undoes the backends before pgpool (pgpool with AES entries and
+   * TLS keeps its health check green against backends going back; the reverse order does not).
+   */
+  watchPoolers?: { name: string; pooler: PoolerContext }[] | undefined;
   /** For a standby: the primary it streams from. */
   primary?: { name: string; host: string; port: number } | undefined;
   auth: AuthMode;

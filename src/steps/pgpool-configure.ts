@@ -17,6 +17,7 @@ import { setPgpoolSettings, setPoolHbaBlock } from '../pgconf/pgpool-conf.js';
 import type { HardenContext } from './context.js';
 import {
   checkLogin,
+  handleOf,
   plainPassword,
   poolerOf,
   poolerTlsPaths,
@@ -215,20 +216,20 @@ export const pgpoolConfigure = defineStep<HardenContext>({
     const current = await runningPid(session, f, signal);
     const pid = await restartPgpool(session, f, current, signal);
     seenByCtx.set(f, { restartedPid: pid });
-    await waitPoolNodesUp(session, f, true, { signal });
+    await waitPoolNodesUp(session, handleOf(f), true, { signal });
   },
   async verify({ session, facts: f, signal }) {
-    const nodes = await waitPoolNodesUp(session, f, true, { signal, timeoutMs: 10_000 });
+    const nodes = await waitPoolNodesUp(session, handleOf(f), true, { signal, timeoutMs: 10_000 });
     return nodes.every((n) => n.status === 'up');
   },
   async undo({ session, facts: f, signal }) {
     const pg = poolerOf(f).pgpool;
-    checkLogin(f);
+    checkLogin(handleOf(f));
     const now = await runningPid(session, f, signal);
     // Not restarted by us (failed before) and still the original process: the restored files are
     // what it runs with already (pool_passwd is read at each login).
     if (now === pg.process.pid) return;
     await restartPgpool(session, f, now, signal);
-    await waitPoolNodesUp(session, f, false, { signal });
+    await waitPoolNodesUp(session, handleOf(f), false, { signal });
   },
 });

@@ -1,29 +1,45 @@
 // pgpool.health-watch (SPEC §7.4 step 4): after the backends switched to SCRAM verifiers and
-// hostssl-only rules, watch pgpool through one more health-check period: every backend still `up` in
-// SHOW POOL_NODES and no failed health check in SHOW POOL_HEALTH_CHECK_STATS (counted since the
-// restart of pgpool.configure, i.e. since pgpool holds AES entries and speaks TLS). Changes nothing.
+// hostssl-only rules, watch every pgpool through one more health-check period: every backend still
+// `up` in SHOW POOL_NODES and no failed health check in SHOW POOL_HEALTH_CHECK_STATS (counted since
+// the restart of pgpool.configure, i.e. since pgpool holds AES entries and speaks TLS). Changes nothing.
+// It runs on the primary (through the primary's session, psql to pgpool's port with the primary's CA
+// file), not on the pooler: the runner undoes a node at its latest phase, so this keeps the rollback
+// order backends → pgpool. pgpool restarted into its old md5/plain config while the backends still
+// want SCRAM over TLS would fail its health check and detach every backend.
 import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan } from '../core/step.js';
+import type { RemoteSession } from '../remote/types.js';
 import type { HardenContext } from './context.js';
-import { PGPOOL_CONFIGURE } from './pgpool-configure.js';
-import { checkLogin, poolerOf, queryThroughPooler, waitPoolNodesUp } from './pgpool-ops.js';
+import { checkLogin, queryThroughPooler, waitPoolNodesUp, type PoolerHandle } from './pgpool-ops.js';
+import { tlsPaths } from './tls-files.js';
 
 export const PGPOOL_HEALTH_WATCH = 'pgpool.health-watch';
 
+export function watchHandles(f: HardenContext): PoolerHandle[] {
+  return (f.watchPoolers ?? []).map((w) => ({
+    name: w.name,
+    pgpool: w.pooler.pgpool,
+    passwords: f.passwords,
+    runAs: f.facts.osUser,
+    caPath: tlsPaths(f).ca,
+  }));
+}
+
 export function watchMs(f: HardenContext): number {
-  const period = Number(poolerOf(f).pgpool.settings['health_check_period'] || '0');
+  const periods = watchHandles(f).map((h) => Number(h.pgpool.settings['health_check_period'] || '0'));
+  const period = Math.max(0, ...periods.filter((p) => Number.isFinite(p)));
   // One period plus a margin; a disabled health check (0) still gets a short look at POOL_NODES.
-  return Math.min(30_000, Math.max(1_500, (Number.isFinite(period) ? period : 0) * 1000 + 1_000));
+  return Math.min(30_000, Math.max(1_500, period * 1000 + 1_000));
 }
 
 export async function healthCheckFailures(
-  session: Parameters<typeof queryThroughPooler>[0],
-  f: HardenContext,
+  session: RemoteSession,
+  h: PoolerHandle,
   signal?: AbortSignal,
 ): Promise<{ node: string; fail: number; total: number }[]> {
-  const rows = await queryThroughPooler(session, f, 'SHOW POOL_HEALTH_CHECK_STATS', {
+  const rows = await queryThroughPooler(session, h, 'SHOW POOL_HEALTH_CHECK_STATS', {
     tls: true,
-    ...checkLogin(f),
+    ...checkLogin(h),
     signal,
   });
   return rows.map((r) => ({
@@ -36,16 +52,16 @@ export async function healthCheckFailures(
 export const pgpoolHealthWatch = defineStep<HardenContext>({
   id: PGPOOL_HEALTH_WATCH,
   title: 'pgpool: watch one health-check period (no failure, every backend up)',
-  after: [PGPOOL_CONFIGURE],
-  check() {
-    return true;
+  check({ facts: f }) {
+    return watchHandles(f).length > 0;
   },
   plan({ facts: f }) {
     return {
       ...emptyPlan(),
-      commands: [
-        `wait ${watchMs(f)} ms, then SHOW POOL_NODES and SHOW POOL_HEALTH_CHECK_STATS through ${f.node.host}`,
-      ],
+      commands: watchHandles(f).map(
+        (h) =>
+          `wait ${watchMs(f)} ms, then SHOW POOL_NODES and SHOW POOL_HEALTH_CHECK_STATS through ${h.name} (${h.pgpool.host}:${h.pgpool.port})`,
+      ),
     };
   },
   async apply({ facts: f, signal }) {
@@ -58,14 +74,16 @@ export const pgpoolHealthWatch = defineStep<HardenContext>({
     });
   },
   async verify({ session, facts: f, signal }) {
-    await waitPoolNodesUp(session, f, true, { signal, timeoutMs: 5_000 });
-    const failed = (await healthCheckFailures(session, f, signal)).filter((s) => s.fail > 0);
-    if (failed.length > 0) {
-      throw new FailedError(
-        'pgpool.health-check-failed',
-        `${f.node.name}: pgpool's health check failed (${failed.map((s) => `${s.node}: ${s.fail}`).join(', ')})`,
-        "see pgpool's log; the backends' new rules or verifiers do not accept pgpool's logins",
-      );
+    for (const h of watchHandles(f)) {
+      await waitPoolNodesUp(session, h, true, { signal, timeoutMs: 5_000 });
+      const failed = (await healthCheckFailures(session, h, signal)).filter((s) => s.fail > 0);
+      if (failed.length > 0) {
+        throw new FailedError(
+          'pgpool.health-check-failed',
+          `${h.name}: pgpool's health check failed (${failed.map((s) => `${s.node}: ${s.fail}`).join(', ')})`,
+          "see pgpool's log; the backends' new rules or verifiers do not accept pgpool's logins",
+        );
+      }
     }
     return true;
   },

@@ -61,9 +61,43 @@ export async function runAsPooler(
   what: string,
   opts: { stdin?: string; signal?: AbortSignal | undefined; timeoutMs?: number } = {},
 ): Promise<string> {
+  return runAs(session, poolerOf(f).pgpool.osUser, script, args, what, opts);
+}
+
+/**
+ * How a step reaches one pgpool: through the pooler's own session (its steps), or through the
+ * primary's (the health watch after the backends' auth phase), as `runAs`, with the CA at `caPath`.
+ */
+export interface PoolerHandle {
+  name: string;
+  pgpool: PgpoolFacts;
+  passwords: ReadonlyMap<string, string>;
+  runAs: string;
+  caPath: string;
+}
+
+export function handleOf(f: HardenContext): PoolerHandle {
+  const p = poolerOf(f);
+  return {
+    name: f.node.name,
+    pgpool: p.pgpool,
+    passwords: f.passwords,
+    runAs: p.pgpool.osUser,
+    caPath: poolerTlsPaths(f).ca,
+  };
+}
+
+async function runAs(
+  session: RemoteSession,
+  user: string,
+  script: string,
+  args: string[],
+  what: string,
+  opts: { stdin?: string; signal?: AbortSignal | undefined; timeoutMs?: number } = {},
+): Promise<string> {
   const cmd = ['sh', '-c', script, 'sh', ...args].map(shellQuote).join(' ');
   const r = await session.exec(cmd, {
-    asUser: poolerOf(f).pgpool.osUser,
+    asUser: user,
     ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
@@ -83,17 +117,16 @@ PGCONNECT_TIMEOUT=5 exec "$p" -X -q --csv -v ON_ERROR_STOP=1 -d "$1" -c "$2"`;
 /** One statement through pgpool's TCP port as `user`: CSV rows as objects. */
 export async function queryThroughPooler(
   session: RemoteSession,
-  f: HardenContext,
+  h: PoolerHandle,
   sql: string,
   opts: { tls: boolean; user: string; password: string; signal?: AbortSignal | undefined },
 ): Promise<Record<string, string>[]> {
-  const pg = poolerOf(f).pgpool;
   const ssl = opts.tls
-    ? `sslmode=verify-full sslrootcert=${poolerTlsPaths(f).ca}`
+    ? `sslmode=verify-full sslrootcert=${h.caPath}`
     : // prefer: before hardening (undo) pgpool may or may not speak TLS.
       'sslmode=prefer';
-  const conninfo = `host=${pg.host} port=${pg.port} dbname=postgres user=${opts.user} ${ssl}`;
-  const out = await runAsPooler(session, f, QUERY_SH, [conninfo, sql], `${sql} through pgpool`, {
+  const conninfo = `host=${h.pgpool.host} port=${h.pgpool.port} dbname=postgres user=${opts.user} ${ssl}`;
+  const out = await runAs(session, h.runAs, QUERY_SH, [conninfo, sql], `${sql} through pgpool`, {
     stdin: opts.password,
     signal: opts.signal,
     timeoutMs: 20_000,
@@ -136,14 +169,13 @@ export function parseCsv(text: string): Record<string, string>[] {
 }
 
 /** The user pgharden checks pgpool with (health_check_user) and its password. */
-export function checkLogin(f: HardenContext): { user: string; password: string } {
-  const pg = poolerOf(f).pgpool;
-  const user = pg.healthCheckUser;
-  const password = f.passwords.get(user) ?? plainPassword(pg.settings['health_check_password']);
+export function checkLogin(h: PoolerHandle): { user: string; password: string } {
+  const user = h.pgpool.healthCheckUser;
+  const password = h.passwords.get(user) ?? plainPassword(h.pgpool.settings['health_check_password']);
   if (password === undefined) {
     throw new FailedError(
       'pgpool.password-missing',
-      `${f.node.name}: no password for health_check_user ${user}`,
+      `${h.name}: no password for health_check_user ${user}`,
       `give it with --secrets or PGHARDEN_PASSWORD_${user.toUpperCase()}`,
     );
   }
@@ -165,11 +197,11 @@ export interface PoolNode {
 
 export async function showPoolNodes(
   session: RemoteSession,
-  f: HardenContext,
+  h: PoolerHandle,
   tls: boolean,
   signal?: AbortSignal,
 ): Promise<PoolNode[]> {
-  const rows = await queryThroughPooler(session, f, 'SHOW POOL_NODES', { tls, ...checkLogin(f), signal });
+  const rows = await queryThroughPooler(session, h, 'SHOW POOL_NODES', { tls, ...checkLogin(h), signal });
   return rows.map((r) => ({
     hostname: r['hostname'] ?? '',
     port: r['port'] ?? '',
@@ -181,16 +213,16 @@ export async function showPoolNodes(
 /** Bounded wait until pgpool answers and shows every configured backend up. */
 export async function waitPoolNodesUp(
   session: RemoteSession,
-  f: HardenContext,
+  h: PoolerHandle,
   tls: boolean,
   opts: { timeoutMs?: number; signal?: AbortSignal | undefined } = {},
 ): Promise<PoolNode[]> {
-  const want = poolerOf(f).pgpool.backends.length;
+  const want = h.pgpool.backends.length;
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {
     try {
-      const nodes = await showPoolNodes(session, f, tls, opts.signal);
+      const nodes = await showPoolNodes(session, h, tls, opts.signal);
       if (nodes.length >= want && nodes.every((n) => n.status === 'up')) return nodes;
       last = new Error(nodes.map((n) => `${n.hostname}:${n.port} ${n.status}`).join(', '));
     } catch (e) {
@@ -200,7 +232,7 @@ export async function waitPoolNodesUp(
       if (tls && /does not support SSL/.test((e as Error).message)) {
         throw new FailedError(
           'pgpool.tls-not-served',
-          `${f.node.name}: pgpool runs but serves no TLS`,
+          `${h.name}: pgpool runs but serves no TLS`,
           'pgpool could not load ssl_key/ssl_cert (see its log): it starts without TLS rather than refusing',
         );
       }
@@ -208,7 +240,7 @@ export async function waitPoolNodesUp(
     if (Date.now() > deadline || opts.signal?.aborted === true) {
       throw new FailedError(
         'pgpool.nodes-not-up',
-        `${f.node.name}: pgpool does not show every backend up: ${(last as Error).message}`,
+        `${h.name}: pgpool does not show every backend up: ${(last as Error).message}`,
       );
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pgpoolSchedule } from './pgpool.js';
 
 describe('pgpoolSchedule', () => {
-  it('puts pgpool between the backends TLS phases and their auth phase, and watches after', () => {
+  it('puts pgpool between the backends TLS phases and their auth phase, and watches after from the primary', () => {
     const s = pgpoolSchedule(
       [
         { name: 'pg1', role: 'primary' },
@@ -19,12 +19,9 @@ describe('pgpoolSchedule', () => {
       ['pg2:tls.replication-tls'],
       ['pool1:pgpool.install-tls+pgpool.configure'],
       [expect.stringMatching(/^pg1:auth\.scram-migration/), expect.stringMatching(/^pg2:/)],
-      ['pool1:pgpool.health-watch'],
+      ['pg1:pgpool.health-watch'],
     ]);
-    expect(s.steps.get('pool1')?.map((st) => st.id)).toEqual([
-      'pgpool.install-tls',
-      'pgpool.configure',
-      'pgpool.health-watch',
-    ]);
+    expect(s.steps.get('pool1')?.map((st) => st.id)).toEqual(['pgpool.install-tls', 'pgpool.configure']);
+    expect(s.steps.get('pg1')?.at(-1)?.id).toBe('pgpool.health-watch');
   });
 });

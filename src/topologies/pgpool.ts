@@ -4,7 +4,8 @@
 // 2. pgpool: certificates, AES pool_passwd entries with the current passwords, key file, ssl,
 //    pool_hba, one restart with its running argv, every backend up;
 // 3. backends: SCRAM verifiers (same passwords) and hostssl-only rules (streaming phase 3);
-// 4. pgpool: one more health-check period watched.
+// 4. pgpool: one more health-check period watched (from the primary, so a rollback undoes the
+//    backends before pgpool).
 // Backends first would make pgpool detach them all (its md5 entries and plain connections refused),
 // and the detached state survives a plain restart.
 import type { PhaseEntry } from '../core/runner.js';
@@ -18,7 +19,8 @@ import { streamingSchedule, type StreamingSchedule } from './streaming.js';
 type HardenStep = Step<HardenContext>;
 
 export const POOLER_PHASE_STEPS: HardenStep[] = [pgpoolInstallTls, pgpoolConfigure];
-export const POOLER_WATCH_STEPS: HardenStep[] = [pgpoolHealthWatch];
+/** On the primary, last (pgpool-health-watch.ts says why it is not the pooler's). */
+export const WATCH_STEPS: HardenStep[] = [pgpoolHealthWatch];
 
 export function pgpoolSchedule(
   nodes: readonly { name: string; role: 'primary' | 'standby' }[],
@@ -26,7 +28,10 @@ export function pgpoolSchedule(
 ): StreamingSchedule {
   const base = streamingSchedule(nodes);
   const steps = new Map(base.steps);
-  for (const p of poolers) steps.set(p, [...POOLER_PHASE_STEPS, ...POOLER_WATCH_STEPS]);
+  for (const p of poolers) steps.set(p, POOLER_PHASE_STEPS);
+  const primary = nodes.find((n) => n.role === 'primary');
+  if (primary !== undefined && poolers.length > 0)
+    steps.set(primary.name, [...(steps.get(primary.name) ?? []), ...WATCH_STEPS]);
   // streamingSchedule: [tls] [replication-tls (only with standbys)] [auth]; pgpool goes before auth.
   const auth = base.phases[base.phases.length - 1] ?? [];
   const before = base.phases.slice(0, -1);
@@ -34,7 +39,7 @@ export function pgpoolSchedule(
     ...before,
     poolers.map((p) => ({ node: p, steps: POOLER_PHASE_STEPS })),
     auth,
-    poolers.map((p) => ({ node: p, steps: POOLER_WATCH_STEPS })),
+    primary !== undefined && poolers.length > 0 ? [{ node: primary.name, steps: WATCH_STEPS }] : [],
   ].filter((ph) => ph.length > 0);
   return { steps, phases };
 }

@@ -15,6 +15,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { up } from '../lab/lab.js';
 import type { Lab, LabPooler } from '../lab/types.js';
 import { BIN, checksums, jsonEvents, runCli, type JsonEvent } from './rig.js';
+import { fileUnwritable } from './faults.js';
 import { confFiles, labApplyArgs, primaryOf, sql, streamingStandbys } from './lab-sql.js';
 
 let lab: Lab;
@@ -93,7 +94,7 @@ describe('pgharden apply on the insecure pgpool lab', () => {
     const at = (s: string): number => done.indexOf(s);
     expect(at('pool1:pgpool.configure')).toBeGreaterThan(at('pg1:tls.enable-ssl'));
     expect(at('pool1:pgpool.configure')).toBeLessThan(at('pg1:auth.scram-migration'));
-    expect(at('pool1:pgpool.health-watch')).toBeGreaterThan(at('pg1:hba.hostssl'));
+    expect(at('pg1:pgpool.health-watch')).toBeGreaterThan(at('pg1:hba.hostssl'));
 
     const ca = join(work, 'pki', 'root.crt');
     // verify-full + SCRAM through pgpool; the backend session pgpool opened is TLS too.
@@ -255,6 +256,68 @@ describe('pgharden apply on the insecure pgpool lab', () => {
       .map((l) => l.split(',')[3]);
     expect(statuses).toEqual(['up', 'up', 'up']);
     expect(sql(primaryOf(lab), "SELECT count(*) FROM pg_authid WHERE rolpassword LIKE 'md5%'")).not.toBe('0');
+  }, 120_000);
+
+  it('a failure in the backends auth phase (after pgpool was hardened) rolls back backends first, then pgpool: no health-check failure', async () => {
+    const pg3 = lab.nodes.find((n) => n.name === 'pg3');
+    if (pg3 === undefined) throw new Error('no pg3');
+    const files = [...confFiles(lab), ...poolFiles()];
+    const before = await checksums(files);
+    const logBefore = (await readFile(pool().logFile, 'utf8')).length;
+    const fault = fileUnwritable(pg3, join(pg3.dataDir, 'pg_hba.conf'), false);
+    await fault.prepare();
+    try {
+      const child = execa('node', [BIN, ...labApplyArgs(lab, inventory, join(work, 'state'))], {
+        reject: false,
+        stdin: 'ignore',
+        env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: 'pg3:hba.hostssl' },
+        timeout: 110_000,
+      });
+      let injected: Promise<void> | undefined;
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          if ((JSON.parse(line) as JsonEvent).type !== 'test:paused') continue;
+          injected = fault.inject().then(() => void child.kill('SIGUSR2'));
+          injected.catch(() => child.kill('SIGKILL'));
+        }
+      });
+      const r = await child;
+      await injected;
+      await fault.clear();
+      const events = jsonEvents(r.stdout);
+      expect(r.exitCode, r.stdout.slice(-3000)).toBe(4);
+      const rollbacks = events.filter((e) => e.type === 'rollback:started').map((e) => String(e['node']));
+      // pool1 (phase 3) only after every backend of phase 4.
+      expect(rollbacks.at(-1), rollbacks.join(',')).toBe('pool1');
+      expect(await checksums(files)).toEqual(before);
+      const log = (await readFile(pool().logFile, 'utf8')).slice(logBefore);
+      expect(log).not.toMatch(/health check failed|degenerate backend request|failover/i);
+      const rows = execFileSync(
+        PSQL,
+        [
+          '-XAt',
+          '--csv',
+          '-d',
+          `host=${pool().host} port=${pool().port} user=app dbname=postgres sslmode=disable`,
+          '-c',
+          'SHOW POOL_NODES',
+        ],
+        { encoding: 'utf8', env: { PGPASSWORD: lab.passwords['app'] ?? '', PATH: process.env['PATH'] } },
+      );
+      expect(
+        rows
+          .trim()
+          .split('\n')
+          .map((l) => l.split(',')[3]),
+      ).toEqual(['up', 'up', 'up']);
+      expect(await streamingStandbys(lab)).toBe('2');
+    } finally {
+      await fault.release();
+    }
   }, 120_000);
 
   it('bad input exits 2 and changes nothing: no pool key file, unparseable pgpool.conf', async () => {
