@@ -213,8 +213,8 @@ export const pgpoolConfigure = defineStep<HardenContext>({
       signal,
     });
     // ssl and the key file are read at start only: one restart, with the argv it runs with.
-    const current = await runningPid(session, f, signal);
-    const pid = await restartPgpool(session, f, current, signal);
+    const current = await runningPid(session, pg, signal);
+    const pid = await restartPgpool(session, pg, current, signal);
     seenByCtx.set(f, { restartedPid: pid });
     await waitPoolNodesUp(session, handleOf(f), true, { signal });
   },
@@ -225,11 +225,11 @@ export const pgpoolConfigure = defineStep<HardenContext>({
   async undo({ session, facts: f, signal }) {
     const pg = poolerOf(f).pgpool;
     checkLogin(handleOf(f));
-    const now = await runningPid(session, f, signal);
+    const now = await runningPid(session, pg, signal);
     // Not restarted by us (failed before) and still the original process: the restored files are
     // what it runs with already (pool_passwd is read at each login).
     if (now === pg.process.pid) return;
-    await restartPgpool(session, f, now, signal);
+    await restartPgpool(session, pg, now, signal);
     await waitPoolNodesUp(session, handleOf(f), false, { signal });
   },
 });

@@ -247,10 +247,12 @@ export async function waitPoolNodesUp(
   }
 }
 
-// $1 pid file, $2 old pid, $3 cwd, $4 stderr file, $5 exe, then argv[1..]. SIGINT (fast shutdown)
-// to the old pid, wait until it is gone (a zombie counts: no systemd reaps it here), start the same
-// argv detached, wait for a new pid in the pid file. Prints the new pid.
-const RESTART_SH = `pidf=$1; old=$2; dir=$3; log=$4; exe=$5; shift 5
+// $1 pid file, $2 old pid, $3 cwd, $4 stderr file, $5 exe, $6 host, $7 port, then argv[1..]. SIGINT
+// (fast shutdown) to the old pid, wait until it is gone (a zombie counts: no systemd reaps it here),
+// start the same argv detached, wait for a new pid in the pid file, then until pgpool answers on its
+// port (any answer, an authentication error included: the pid file is written ~0.3 s before it
+// listens). Prints the new pid.
+const RESTART_SH = `pidf=$1; old=$2; dir=$3; log=$4; exe=$5; host=$6; port=$7; shift 7
 alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 if [ -n "$old" ] && alive "$old"; then
   kill -INT "$old" 2>/dev/null || true
@@ -262,23 +264,34 @@ setsid nohup "$exe" "$@" >> "$log" 2>&1 < /dev/null &
 i=0
 while :; do
   new=$(tr -d '\\000\\n ' < "$pidf" 2>/dev/null)
-  if [ -n "$new" ] && [ "$new" != "$old" ] && alive "$new"; then echo "$new"; exit 0; fi
+  if [ -n "$new" ] && [ "$new" != "$old" ] && alive "$new"; then break; fi
   i=$((i+1)); [ $i -gt 300 ] && { echo "pgpool did not write $pidf in 15 s" >&2; exit 1; }
   sleep 0.05
-done`;
+done
+p=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n 1)
+if [ -n "$p" ]; then
+  i=0
+  while :; do
+    out=$(PGPASSWORD= PGCONNECT_TIMEOUT=2 "$p" -X -w -d "host=$host port=$port dbname=postgres user=pgharden-probe sslmode=prefer" -c '' 2>&1)
+    case $out in *"Connection refused"*|*"could not connect"*|*"No such file"*) ;; *) break;; esac
+    alive "$new" || { echo "pgpool $new exited after start" >&2; exit 1; }
+    i=$((i+1)); [ $i -gt 300 ] && { echo "pgpool $new does not answer on $host:$port" >&2; exit 1; }
+    sleep 0.05
+  done
+fi
+echo "$new"`;
 
 /** Stop the running pgpool by its pid and start it with its own argv; returns the new pid. */
 export async function restartPgpool(
   session: RemoteSession,
-  f: HardenContext,
+  pg: PgpoolFacts,
   oldPid: number | undefined,
   signal?: AbortSignal,
 ): Promise<number> {
-  const pg: PgpoolFacts = poolerOf(f).pgpool;
   const [, ...args] = pg.process.argv;
-  const out = await runAsPooler(
+  const out = await runAs(
     session,
-    f,
+    pg.osUser,
     RESTART_SH,
     [
       pg.pidFile,
@@ -286,6 +299,8 @@ export async function restartPgpool(
       pg.process.cwd,
       pg.process.stderrFile ?? '',
       pg.process.exe,
+      pg.host,
+      String(pg.port),
       ...args,
     ],
     'restarting pgpool',
@@ -293,10 +308,7 @@ export async function restartPgpool(
   );
   const pid = Number(out.trim().split('\n').pop());
   if (!Number.isInteger(pid) || pid <= 0) {
-    throw new FailedError(
-      'pgpool.restart-failed',
-      `${f.node.name}: pgpool did not come back (${out.trim()})`,
-    );
+    throw new FailedError('pgpool.restart-failed', `${pg.name}: pgpool did not come back (${out.trim()})`);
   }
   return pid;
 }
@@ -304,14 +316,14 @@ export async function restartPgpool(
 /** The pid in pgpool's pid file when that process is alive, else undefined. */
 export async function runningPid(
   session: RemoteSession,
-  f: HardenContext,
+  pg: PgpoolFacts,
   signal?: AbortSignal,
 ): Promise<number | undefined> {
-  const out = await runAsPooler(
+  const out = await runAs(
     session,
-    f,
+    pg.osUser,
     `p=$(tr -d '\\000\\n ' < "$1" 2>/dev/null); if [ -n "$p" ] && [ -d "/proc/$p" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status"; then echo "$p"; fi`,
-    [poolerOf(f).pgpool.pidFile],
+    [pg.pidFile],
     'reading pgpool pid',
     { signal },
   );

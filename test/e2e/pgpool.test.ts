@@ -176,6 +176,21 @@ describe('pgharden apply on the insecure pgpool lab', () => {
     );
     expect(verify.code).toBe(0);
     process.stderr.write(`pgpool e2e: apply ${Math.round(applyMs)} ms\n`);
+
+    // `pgharden rollback RUN_ID` (journal only, fresh sessions): backends first, then pgpool restarted
+    // with its argv into its old config; pool_passwd keeps its AES entries (the backends keep their
+    // SCRAM verifiers, which md5 entries cannot serve); no health-check failure on the way.
+    const [runId] = await readdir(join(work, 'state', 'runs'));
+    const logMid = (await readFile(pool().logFile, 'utf8')).length;
+    const pidMid = await poolPid();
+    const rb = await runCli(['rollback', runId ?? '', '--state-dir', join(work, 'state'), '--json']);
+    expect(rb.code, rb.stdout.slice(-2000)).toBe(0);
+    expect(await poolPid()).not.toBe(pidMid);
+    const rbLog = (await readFile(pool().logFile, 'utf8')).slice(logMid);
+    expect(rbLog).not.toMatch(/health check failed|degenerate backend request|failover/i);
+    expect(throughPool('sslmode=disable', 'SELECT 1')).toBe('1');
+    expect(await readFile(join(poolDir(), 'pgpool.conf'), 'utf8')).toMatch(/^ssl = off/m);
+    expect(startTimes()).toEqual(started);
   }, 120_000);
 
   it('a failure in the pgpool phase (key swapped before the restart: pgpool comes up without TLS) rolls pgpool and the backends back as they were', async () => {
