@@ -80,7 +80,7 @@ export async function verifyCommand(args: {
         failed,
       });
     } else {
-      const nodes = inventory.nodes.map((n) => n.name);
+      const nodes = [...inventory.nodes, ...(inventory.poolers ?? [])].map((n) => n.name);
       renderVerifyReport(io.stdout, style, nodes, result.rows, result.exitCode, secretValues());
     }
     return result.exitCode;

@@ -88,6 +88,37 @@ export async function preflightAll(
       }
     }),
   );
+  // The pgpool topology hardens its poolers too: their sessions join the nodes' (facts are read by
+  // the planner, pgpool-facts.ts). A pooler that cannot be reached is reported; planning then refuses.
+  if (inventory.topology === 'pgpool') {
+    await Promise.all(
+      (inventory.poolers ?? [])
+        .filter((p) => p.kind === 'pgpool')
+        .map(async (pooler) => {
+          try {
+            const started = performance.now();
+            const session = await connectNode(inventory, pooler, options, signal, (target) =>
+              bus.emit({ type: 'node:connecting', node: pooler.name, host: target.host, port: target.port }),
+            );
+            sessions.set(pooler.name, session);
+            bus.emit({
+              type: 'node:connected',
+              node: pooler.name,
+              hostKey: session.hostKey.fingerprint,
+              keyType: session.hostKey.keyType,
+              ms: Math.round(performance.now() - started),
+            });
+          } catch (err) {
+            const e = toPghardenError(err);
+            bus.emit({
+              type: 'node:failed',
+              node: pooler.name,
+              error: { code: e.code, message: e.message, hint: e.hint },
+            });
+          }
+        }),
+    );
+  }
   return { outcomes, sessions };
 }
 

@@ -71,6 +71,18 @@ export async function planFromPreflight(
       // An internal role with no password at all (a trust rule let it in) would be locked out by
       // the new rules: it gets one, written where its consumers read it (SPEC §3).
       // Roles that certificates alone authenticate need none (the run's mode or their own).
+      // pgpool: every role that logs in through it needs its password for pool_passwd's AES entries.
+      ...(req.inventory.topology === 'pgpool'
+        ? (req.inventory.roles ?? [])
+            .filter(
+              (r) =>
+                (r.kind === 'client' || r.kind === 'health-check') &&
+                !md5Names.has(r.name) &&
+                roleAuth(r, req.auth) !== 'cert',
+            )
+            // As clients: a password pgharden made up would not be the one the backends hold.
+            .map((r) => ({ name: r.name, kind: 'client' as const }))
+        : []),
       ...passwordlessInternalRoles(req.inventory, outcomes).filter(
         (r) => !md5Names.has(r.name) && roleAuth(r, req.auth) !== 'cert',
       ),
@@ -137,6 +149,8 @@ export async function runConfirmedPlan(
       ...np,
       reconnect: reconnector(req.inventory, np.facts.node, np.session, req.connectOptions, req.onReconnected),
       afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
+        // A pooler's undo restarted it and waited for every backend up (pgpool-configure.ts).
+        if (np.facts.pooler !== undefined) return;
         await psqlQueries(
           session,
           pgConn(np.facts),

@@ -9,11 +9,13 @@ import type { RemoteSession } from '../remote/types.js';
 import { issueToDir, keyMatchesCert, planLeaves } from '../pki/index.js';
 import type { AuthMode, HardenContext, PemPair } from '../steps/context.js';
 import { RELOAD } from '../steps/reload.js';
+import { pgpoolSchedule } from '../topologies/pgpool.js';
 import { streamingSchedule } from '../topologies/streaming.js';
 import { unifiedDiff } from './diff.js';
 import { BugError, FailedError, UsageError } from './errors.js';
 import type { NodeOutcome } from './facts.js';
-import type { Inventory } from './inventory-schema.js';
+import type { Inventory, InventoryNode } from './inventory-schema.js';
+import { gatherPgpoolFacts } from './pgpool-facts.js';
 import type { NodePlan, PhaseEntry } from './runner.js';
 import type { PlannedChange, Step, StepContext } from './step.js';
 
@@ -50,7 +52,7 @@ export interface PlanDocument {
   topology: Inventory['topology'];
   auth: AuthMode;
   createdAt: string;
-  nodes: { node: string; host: string; role: 'primary' | 'standby'; steps: PlannedStep[] }[];
+  nodes: { node: string; host: string; role: 'primary' | 'standby' | 'pooler'; steps: PlannedStep[] }[];
   phases: { node: string; steps: string[] }[][];
   /** sha256 of each file's content as planned, per node: apply --plan refuses when one differs now. */
   checksums: Record<string, Record<string, string>>;
@@ -89,10 +91,10 @@ export async function prepareHardening(
   sessions: ReadonlyMap<string, RemoteSession>,
 ): Promise<PreparedRun> {
   const { inventory } = req;
-  if (inventory.topology !== 'streaming') {
+  if (inventory.topology !== 'streaming' && inventory.topology !== 'pgpool') {
     throw new UsageError(
       'plan.topology-unsupported',
-      `topology ${inventory.topology} cannot be hardened by this version yet (streaming only)`,
+      `topology ${inventory.topology} cannot be hardened by this version yet (streaming and pgpool only)`,
       'run `pgharden audit` for a read-only report',
     );
   }
@@ -179,15 +181,81 @@ export async function prepareHardening(
       passwords: req.passwords,
     });
   }
-  const schedule = streamingSchedule(facts.map((f) => ({ name: f.node, role: f.pg.role })));
-  const nodePlans: NodePlan<HardenContext>[] = facts.map((f) => {
-    const session = sessions.get(f.node);
-    if (session === undefined) throw new BugError('plan.session', `no session for ${f.node}`);
+  const poolerNames: string[] = [];
+  if (inventory.topology === 'pgpool') {
+    for (const pooler of (inventory.poolers ?? []).filter((p) => p.kind === 'pgpool')) {
+      const session = sessions.get(pooler.name);
+      if (session === undefined) {
+        throw new FailedError(
+          'plan.pooler-unavailable',
+          `cannot plan without pooler ${pooler.name} (no SSH session)`,
+          'fix its SSH access (see the preflight output) and run again; nothing was changed',
+        );
+      }
+      const pgpool = await gatherPgpoolFacts(session, pooler);
+      const server = await readPair(req.pkiDir, pooler.name);
+      secrets.push(server.keyPem);
+      if (!keyMatchesCert(createPrivateKey(server.keyPem), new X509Certificate(server.certPem))) {
+        throw new UsageError(
+          'plan.key-mismatch',
+          `${join(req.pkiDir, `${pooler.name}.key`)} does not match ${join(req.pkiDir, `${pooler.name}.crt`)}`,
+        );
+      }
+      const node: InventoryNode = {
+        name: pooler.name,
+        host: pooler.host,
+        ...(pooler.names ? { names: pooler.names } : {}),
+        ...(pooler.ssh ? { ssh: pooler.ssh } : {}),
+      };
+      // Every role that logs in through pgpool: its pool_passwd users, the health-check and
+      // streaming-check users, and the inventory's client and health-check roles.
+      const aesRoles = [
+        ...new Set([
+          ...pgpool.poolPasswdUsers.map((u) => u.user),
+          pgpool.healthCheckUser,
+          pgpool.srCheckUser,
+          ...(inventory.roles ?? [])
+            .filter(
+              (r) => (r.kind === 'client' || r.kind === 'health-check') && roleAuth(r, req.auth) !== 'cert',
+            )
+            .map((r) => r.name),
+        ]),
+      ].filter((r) => r !== '' && r !== 'nobody');
+      contexts.set(pooler.name, {
+        inventory,
+        node,
+        facts: { ...primary, node: pooler.name, host: pooler.host, osUser: pgpool.osUser },
+        role: 'pooler',
+        primary: undefined,
+        auth: req.auth,
+        minTlsVersion: inventory.tls?.minVersion ?? 'TLSv1.2',
+        tls: { caPem, server, clients: {} },
+        tlsDir: inventory.tls?.dir ?? posix.join(posix.dirname(pgpool.configFile), 'pgharden-tls'),
+        serverSlot: 'a',
+        passwords: req.passwords,
+        pooler: { pgpool, aesRoles, networks: [...inventory.network] },
+      });
+      poolerNames.push(pooler.name);
+    }
+  }
+  const primaryCtx = contexts.get(primary.node);
+  if (primaryCtx !== undefined && poolerNames.length > 0) {
+    primaryCtx.watchPoolers = poolerNames.flatMap((name) => {
+      const pooler = contexts.get(name)?.pooler;
+      return pooler === undefined ? [] : [{ name, pooler }];
+    });
+  }
+  const nodeRoles = facts.map((f) => ({ name: f.node, role: f.pg.role }));
+  const schedule =
+    inventory.topology === 'pgpool' ? pgpoolSchedule(nodeRoles, poolerNames) : streamingSchedule(nodeRoles);
+  const nodePlans: NodePlan<HardenContext>[] = [...facts.map((f) => f.node), ...poolerNames].map((name) => {
+    const session = sessions.get(name);
+    if (session === undefined) throw new BugError('plan.session', `no session for ${name}`);
     return {
-      node: f.node,
+      node: name,
       session,
-      facts: contexts.get(f.node) as HardenContext,
-      steps: schedule.steps.get(f.node) ?? [],
+      facts: contexts.get(name) as HardenContext,
+      steps: schedule.steps.get(name) ?? [],
     };
   });
   return { contexts, nodePlans, phases: schedule.phases, secrets };

@@ -1,6 +1,9 @@
 // Continuing and undoing an interrupted run, as `pgharden resume RUN_ID`, `pgharden rollback RUN_ID`
 // and the wizard's welcome screen all do it (SPEC §3, §10). Views differ; this flow does not.
 import { preflightAll, type ConnectOptions } from './audit-run.js';
+import { posix } from 'node:path';
+import { gatherPgpoolFacts } from './pgpool-facts.js';
+import { restartPgpool } from '../steps/pgpool-ops.js';
 import { readResumeState, resumeRun, type ResumeState } from './engine/resume.js';
 import { UsageError } from './errors.js';
 import type { EngineEvent, EventBus } from './events.js';
@@ -109,6 +112,9 @@ export async function rollbackById(req: RollbackByIdRequest): Promise<RollbackRu
   const { inventory } = await loadInventory(inventoryPath);
   const touched = new Set(journalState.records.flatMap((r) => (r.node === undefined ? [] : [r.node])));
   const nodes = inventory.nodes.filter((n) => touched.has(n.name));
+  const poolers = (inventory.topology === 'pgpool' ? (inventory.poolers ?? []) : []).filter(
+    (p) => p.kind === 'pgpool' && touched.has(p.name),
+  );
   const { outcomes, sessions } = await preflightAll({ ...inventory, nodes }, bus, req.connectOptions);
   try {
     const lock = await acquireRunLock(stateDir, inventory.cluster, runId);
@@ -118,7 +124,20 @@ export async function rollbackById(req: RollbackByIdRequest): Promise<RollbackRu
         runId,
         sessions: Object.fromEntries(sessions),
         bus,
+        // pgpool after the backends (its old md5/plain config needs their old rules back first).
+        last: poolers.map((p) => p.name),
+        // pool_passwd keeps its AES entries: the backends keep the SCRAM verifiers a rollback from the
+        // journal cannot turn back into md5 hashes, and md5 pool_passwd entries cannot do SCRAM, while
+        // AES entries serve md5 and SCRAM alike (pgpool decrypts them).
+        keep: (node, path) => poolers.some((p) => p.name === node) && posix.basename(path) === 'pool_passwd',
         afterRollback: async (node, session, signal) => {
+          const pooler = poolers.find((p) => p.name === node);
+          if (pooler !== undefined) {
+            // Its files are back: ssl and the key file are read at start only. Same argv.
+            const pg = await gatherPgpoolFacts(session, pooler, signal);
+            await restartPgpool(session, pg, pg.process.pid, signal);
+            return;
+          }
           const o = outcomes.find((x) => x.node === node);
           const pg = o?.ok ? o.facts.pg : undefined;
           if (pg === undefined) return; // not inspectable: the rollback result says what happened

@@ -4,6 +4,7 @@
 // into a PlannedChange (plan.json and the plan view show plans), only name the file they go to.
 import type { NodeFacts, PostgresFacts } from '../core/facts.js';
 import type { Inventory, InventoryNode } from '../core/inventory-schema.js';
+import type { PgpoolFacts } from '../core/pgpool-facts.js';
 
 export type AuthMode = 'scram' | 'cert' | 'scram+cert';
 
@@ -26,12 +27,29 @@ export interface NodeTls {
   crlPem?: string | undefined;
 }
 
+/** A Pgpool-II pooler's part of the run (topology pgpool, SPEC §7.4). */
+export interface PoolerContext {
+  pgpool: PgpoolFacts;
+  /** Roles that get pool_passwd AES entries: every role that logs in through pgpool. */
+  aesRoles: string[];
+  /** CIDRs of the inventory's network: pool_hba hostssl rules. */
+  networks: string[];
+}
+
 export interface HardenContext {
   inventory: Inventory;
   node: InventoryNode;
   /** Preflight facts of this node; PostgreSQL was reachable (the planner refuses otherwise). */
   facts: NodeFacts & { pg: PostgresFacts };
-  role: 'primary' | 'standby';
+  /** `pooler`: a pgpool host (then `pooler` is set, and `facts` are the primary's with the pooler's osUser). */
+  role: 'primary' | 'standby' | 'pooler';
+  pooler?: PoolerContext | undefined;
+  /**
+   * Primary of the pgpool topology: the poolers its last step (pgpool.health-watch) watches through
+   * its own session, so that a rollback undoes the backends before pgpool (pgpool with AES entries and
+   * TLS keeps its health check green against backends going back; the reverse order does not).
+   */
+  watchPoolers?: { name: string; pooler: PoolerContext }[] | undefined;
   /** For a standby: the primary it streams from. */
   primary?: { name: string; host: string; port: number } | undefined;
   auth: AuthMode;

@@ -15,6 +15,22 @@ export interface ProbeTarget {
   names: string[];
   /** The node serves TLS (from preflight); undefined: unknown. */
   ssl: boolean | undefined;
+  /**
+   * A Pgpool-II port: pgpool answers every refusal with SQLSTATE XX000 ("client authentication
+   * failed" for a pool_hba reject, "authentication failed" for a wrong password), not 28000/28P01.
+   */
+  pgpool?: boolean | undefined;
+}
+
+/** pgpool's refusal: XX000 and an authentication message, from the server. */
+function pgpoolRefusal(t: ProbeTarget, r: AttemptResult): boolean {
+  return (
+    t.pgpool === true &&
+    r.kind === 'failed' &&
+    r.server &&
+    r.code === 'XX000' &&
+    /authentication failed|password does not exist/.test(r.message)
+  );
 }
 
 export interface ProbeContext {
@@ -100,7 +116,9 @@ async function noTlsRefused(t: ProbeTarget, ctx: ProbeContext): Promise<VerifyRo
     password: undefined,
     timeoutMs: ctx.timeoutMs,
   });
-  const ok = r.kind === 'failed' && r.server && r.code === '28000' && /no encryption/.test(r.message);
+  const ok =
+    (r.kind === 'failed' && r.server && r.code === '28000' && /no encryption/.test(r.message)) ||
+    (pgpoolRefusal(t, r) && r.kind === 'failed' && !r.passwordAsked);
   const value =
     r.kind === 'connected'
       ? `non-TLS login as ${user} succeeded`
@@ -148,7 +166,9 @@ async function wrongPasswordRefused(t: ProbeTarget, ctx: ProbeContext): Promise<
     password: wrong,
     timeoutMs: ctx.timeoutMs,
   });
-  const ok = r.kind === 'failed' && r.server && r.code !== undefined && AUTH_REFUSED.has(r.code);
+  const ok =
+    (r.kind === 'failed' && r.server && r.code !== undefined && AUTH_REFUSED.has(r.code)) ||
+    pgpoolRefusal(t, r);
   return {
     node: t.node,
     check: 'probe.wrong-password-refused',

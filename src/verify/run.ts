@@ -14,6 +14,7 @@ import { createCa } from '../pki/ca.js';
 import { loginCredential, resolveCredentials } from './credentials.js';
 import { certExpiryRow, type VerifyRow } from './evaluate.js';
 import { peerProbes } from './peer.js';
+import { verifyPooler } from './pooler.js';
 import { probeNode, sanNames, type ProbeContext } from './probes.js';
 import { pgConnectionOf, queryRows, type QueryContext } from './queries.js';
 
@@ -178,6 +179,14 @@ export async function runVerify(
         await Promise.all(work);
       }),
     );
+    // Through each pgpool pooler (topology pgpool): its port, its backends, its health check.
+    if (inventory.topology === 'pgpool') {
+      await Promise.all(
+        (inventory.poolers ?? [])
+          .filter((p) => p.kind === 'pgpool')
+          .map(async (p) => verifyPooler(p, await readOptional(join(pki, `${p.name}.crt`)), probeCtx, emit)),
+      );
+    }
   } finally {
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
   }

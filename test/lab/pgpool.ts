@@ -148,6 +148,9 @@ export function pgpoolArgv(p: PoolerPaths): string[] {
 
 /** Start pgpool in the background as its user; pid from pid_file_name (NUL-terminated). */
 export async function startPgpool(p: PoolerPaths, user: OsUser): Promise<TrackedPid> {
+  // Owned by the pooler's user (start-stop-daemon would create it as root): a restart by pgharden, as
+  // that user with the running process's stderr file, appends to the same log.
+  await writeOwned(p.logFile, '', 0o644, user);
   try {
     await run(
       '/usr/sbin/start-stop-daemon',

@@ -20,6 +20,13 @@ export interface RollbackRunOptions {
   secrets?: Iterable<string> | undefined;
   afterRollback?: ((node: string, session: RemoteSession, signal: AbortSignal) => Promise<void>) | undefined;
   timeoutMs?: number | undefined;
+  /**
+   * Nodes undone after every other one (a pgpool pooler: restarted into its old config only once the
+   * backends accept that config again, or its health check detaches them all).
+   */
+  last?: readonly string[] | undefined;
+  /** Backups not to restore (left on the node as they are): the caller knows the new file is safer. */
+  keep?: ((node: string, path: string) => boolean) | undefined;
 }
 
 export interface RollbackRunResult {
@@ -42,13 +49,21 @@ export async function rollbackRun(options: RollbackRunOptions): Promise<Rollback
   const signal = AbortSignal.timeout(options.timeoutMs ?? 60_000);
   const result: RollbackRunResult = { runId, nodes: {}, failed: [] };
   try {
-    for (const node of [...order].reverse()) {
+    const last = options.last ?? [];
+    const sequence = [...order].reverse();
+    for (const node of [
+      ...sequence.filter((n) => !last.includes(n)),
+      ...sequence.filter((n) => last.includes(n)),
+    ]) {
       const begun = toBegun(journaledSteps(state.records, node), {
         node,
         runId,
         facts: options.facts?.[node],
         steps: options.steps,
       });
+      if (options.keep !== undefined) {
+        for (const b of begun) b.backups = b.backups.filter((x) => !options.keep!(node, x.path));
+      }
       result.nodes[node] = begun.map((b) => b.id).reverse();
       if (begun.length === 0) continue;
       const session = options.sessions[node] as RemoteSession;
