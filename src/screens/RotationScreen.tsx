@@ -55,7 +55,7 @@ export function rotationChoices(view: RotationView): MenuItem<RotateChoice>[] {
 
 export function RotationScreen({ state, dispatch, active }: ScreenProps) {
   useScreenKeys(dispatch, active);
-  const view = (state).rotation?.view;
+  const view = state.rotation?.view;
   if (view === undefined) return <Tone tone="dim">Reading the certificates in use…</Tone>;
   return (
     <Box flexDirection="column">
