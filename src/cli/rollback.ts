@@ -13,6 +13,7 @@ import { DEFAULT_SUPERUSER } from '../core/preflight.js';
 import { rollbackRun } from '../core/runner.js';
 import { acquireRunLock } from '../core/run-lock.js';
 import { detectMode } from '../core/terminal.js';
+import { autoctlReadRestored } from '../steps/pgaf-autoctl.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { reportFailure } from './report-error.js';
@@ -66,18 +67,33 @@ export async function rollbackCommand(
           const pg = o?.ok ? o.facts.pg : undefined;
           if (pg === undefined) return; // not inspectable: the rollback result says what happened
           const inv = nodes.find((n) => n.name === node);
-          await psqlQueries(
-            session,
-            {
-              osUser: o?.ok ? o.facts.osUser : 'postgres',
-              superuser: inv?.pg?.superuser ?? DEFAULT_SUPERUSER,
-              socketDir: pg.socketDir,
-              port: pg.port,
-              binDir: pg.binDir,
-            },
-            { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
-            { signal },
-          );
+          // pg_auto_failover: the service must read the restored pg_autoctl.cfg (it rewrites
+          // postgresql-auto-failover.conf from it); a no-op on nodes pg_autoctl does not run.
+          const autoctl =
+            o?.ok === true && (await autoctlReadRestored(session, o.facts.osUser, pg.dataDir, signal));
+          const ping = (): Promise<unknown> =>
+            psqlQueries(
+              session,
+              {
+                osUser: o?.ok ? o.facts.osUser : 'postgres',
+                superuser: inv?.pg?.superuser ?? DEFAULT_SUPERUSER,
+                socketDir: pg.socketDir,
+                port: pg.port,
+                binDir: pg.binDir,
+              },
+              { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
+              { signal },
+            );
+          // A standby whose primary_conninfo changed back is restarted by pg_autoctl: wait for it.
+          for (let i = 0; ; i++) {
+            try {
+              await ping();
+              break;
+            } catch (err) {
+              if (!autoctl || i >= 150 || signal.aborted) throw err;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
         },
       });
       const code: ExitCode = result.failed.length > 0 ? 1 : 0;

@@ -10,7 +10,8 @@ describe('WelcomeScreen', () => {
     const w = await renderWizard({ ...initialState(), welcome: { inventories: ['prod.yaml'], runs: [] } });
     const f = w.frame();
     expect(f).toContain('❯ First-time hardening');
-    expect(f).toContain('Upgrade pg_auto_failover to SSL — coming in a later version');
+    expect(f).toContain('Upgrade pg_auto_failover to SSL');
+    expect(f).not.toContain('Upgrade pg_auto_failover to SSL — coming in a later version');
     expect(f).toContain('Certificate re-issue / rotation — coming in a later version');
     expect(f).toContain('Audit (read-only)');
     expect(f).toContain('Inventory here: prod.yaml');

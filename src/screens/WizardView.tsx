@@ -107,7 +107,10 @@ function quitQuestion(s: WizardState): string {
 
 function Header({ state }: { state: WizardState }) {
   const i = HARDEN_FLOW.indexOf(state.screen);
-  const where = state.job === 'harden' && i >= 0 ? ` ${i + 1}/${HARDEN_FLOW.length}` : '';
+  const where =
+    (state.job === 'harden' || state.job === 'pgautofailover') && i >= 0
+      ? ` ${i + 1}/${HARDEN_FLOW.length}`
+      : '';
   // Narrow: the job's name is cut first; where we are (n/8 and the screen) always shows.
   return (
     <Box>
