@@ -1,11 +1,11 @@
 // `pgharden plan` and `pgharden apply` (SPEC §3): preflight, plan, and — for apply, after the plan
 // was shown and --yes given — run it node by node with journal, backups and rollback.
-import { readFile, writeFile } from 'node:fs/promises';
 import { runAbortController } from '../core/abort.js';
 import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { EventBus, type EngineEvent } from '../core/events.js';
 import { InterruptedError, toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
-import { changedSince, type HardenRequest, type PlanDocument } from '../core/harden.js';
+import { changedSince, type HardenRequest } from '../core/harden.js';
+import { readPlanFile, writePlanFile } from '../core/plan-file.js';
 import {
   applyPlanned,
   closeSessions,
@@ -48,18 +48,25 @@ function authOf(flags: HardenFlags, inventory: Inventory): AuthMode {
   );
 }
 
+/** `--certs generate|import:DIR` (plan, apply, rotate): the import directory, or undefined for generate. */
+export function importDirOf(spec: string, errorCode: string): string | undefined {
+  if (spec === 'generate') return undefined;
+  if (spec.startsWith('import:') && spec.length > 'import:'.length) {
+    return expandHome(spec.slice('import:'.length));
+  }
+  throw new UsageError(errorCode, `--certs ${spec}: expected generate or import:DIR`);
+}
+
 function certsOf(
   flags: HardenFlags,
   inventory: Inventory,
   env: NodeJS.ProcessEnv,
   fixedDir: string | undefined,
 ): { certs: HardenRequest['certs']; dir: string } {
-  const spec = flags.certs ?? 'generate';
-  if (spec === 'generate') return { certs: 'generate', dir: fixedDir ?? inventoryPkiDir(inventory, env) };
-  if (spec.startsWith('import:') && spec.length > 'import:'.length) {
-    return { certs: 'import', dir: expandHome(spec.slice('import:'.length)) };
-  }
-  throw new UsageError('plan.certs', `--certs ${spec}: expected generate or import:DIR`);
+  const dir = importDirOf(flags.certs ?? 'generate', 'plan.certs');
+  return dir === undefined
+    ? { certs: 'generate', dir: fixedDir ?? inventoryPkiDir(inventory, env) }
+    : { certs: 'import', dir };
 }
 
 function stepView(stderr: NodeJS.WritableStream, style: Style) {
@@ -158,8 +165,7 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   try {
     const p = await preparePlan(flags, global, io, bus, runAbortController().signal);
     await closeSessions(p.sessions.values());
-    if (flags.out !== undefined)
-      await writeFile(expandHome(flags.out), `${JSON.stringify(p.plan, null, 2)}\n`, { mode: 0o600 });
+    if (flags.out !== undefined) await writePlanFile(expandHome(flags.out), p.plan);
     if (json)
       json.summary({ command: 'plan', exitCode: 0, plan: p.plan, ...(flags.out ? { path: flags.out } : {}) });
     else renderPlan(io.stdout, style, p.plan);
@@ -169,23 +175,9 @@ export async function planCommand(flags: HardenFlags, global: GlobalOptions, io:
   }
 }
 
-async function readSavedPlan(path: string): Promise<PlanDocument> {
-  try {
-    const doc = JSON.parse(await readFile(expandHome(path), 'utf8')) as PlanDocument;
-    if (doc.v !== 1 || !Array.isArray(doc.nodes)) throw new Error('not a pgharden plan');
-    return doc;
-  } catch (err) {
-    throw new UsageError(
-      'apply.bad-plan',
-      `cannot use ${path}: ${err instanceof Error ? err.message : String(err)}`,
-      'write one with `pgharden plan -o plan.json`',
-    );
-  }
-}
-
 export async function applyCommand(flags: HardenFlags, global: GlobalOptions, io: CliIo): Promise<ExitCode> {
   return runFrame('apply', global, io, async (frame) => {
-    const saved = flags.plan === undefined ? undefined : await readSavedPlan(flags.plan);
+    const saved = flags.plan === undefined ? undefined : await readPlanFile(flags.plan);
     const p = await preparePlan(flags, global, io, frame.bus, frame.signal);
     frame.sessions = p.sessions;
     if (saved !== undefined) {

@@ -111,6 +111,11 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
     .option('--nodes <names>', 'only these nodes (comma-separated inventory names)')
     .option(
+      '--certs <source>',
+      'generate (issue under the cluster CA) or import:DIR (DIR/<node>.crt/.key, linted first)',
+      'generate',
+    )
+    .option(
       '--pki-dir <dir>',
       "the cluster PKI directory (default: the inventory's pki.dir or the state dir)",
     )

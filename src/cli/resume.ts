@@ -3,10 +3,10 @@
 // certificate source come from the run's `run:meta`; preflight runs again with fresh sessions; the
 // plan of what is left is shown and needs --yes, as for apply. Exit codes as apply.
 import { resolve } from 'node:path';
-import { assertSameSchedule, readResumeState, remainingPlan, resumeRun } from '../core/engine/resume.js';
+import { assertSameSchedule, remainingPlan } from '../core/engine/resume.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { expandHome, stateDir } from '../core/paths.js';
-import { readRunSecrets, runConfirmedPlan } from '../core/harden-flow.js';
+import { resumeSetup, runResumed } from '../core/resume-flow.js';
 import { preparePlan, runConfirmed, runFrame, type HardenFlags } from './harden.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { renderPlan } from './views/plan-human.js';
@@ -19,33 +19,17 @@ export async function resumeCommand(
 ): Promise<ExitCode> {
   return runFrame('resume', global, io, async (frame) => {
     // Unknown, finished or rolled-back runs are refused here, before any connection.
-    const state = await readResumeState(stateDir(io.env, global.stateDir), runId);
-    const inventory = opts.inventory ?? state.meta.inventory;
-    if (inventory === undefined) {
-      throw new UsageError(
-        'resume.no-inventory',
-        `run ${runId} does not name its inventory`,
-        'pass -i INVENTORY',
-      );
-    }
-    const { meta } = state;
-    if (meta.certs === 'import' && meta.pkiDir === undefined) {
-      throw new UsageError(
-        'resume.no-pki-dir',
-        `run ${runId} imported certificates but does not say from where`,
-      );
-    }
+    const setup = await resumeSetup(stateDir(io.env, global.stateDir), runId, opts.inventory);
+    const { state } = setup;
     const flags: HardenFlags = {
-      inventory,
-      ...(meta.auth === undefined ? {} : { auth: meta.auth }),
-      certs: meta.certs === 'import' ? `import:${meta.pkiDir}` : 'generate',
+      inventory: setup.inventory,
+      ...(setup.auth === undefined ? {} : { auth: setup.auth }),
+      certs: setup.certs === 'import' ? `import:${setup.pkiDir}` : 'generate',
     };
-    // Passwords the run generated before the interruption: some roles may have them already.
-    const generatedBefore = await readRunSecrets(stateDir(io.env, global.stateDir), runId);
     const p = await preparePlan(flags, global, io, frame.bus, frame.signal, {
       runId,
-      pkiDir: meta.pkiDir,
-      generatedBefore,
+      pkiDir: setup.pkiDir,
+      generatedBefore: setup.generatedBefore,
     });
     frame.sessions = p.sessions;
     assertSameSchedule(state, p.run.phases);
@@ -67,17 +51,10 @@ export async function resumeCommand(
       );
     }
     return runConfirmed(p, 'resume', frame, global, io, (req) =>
-      runConfirmedPlan(req, (journal, nodes) =>
-        resumeRun({
-          state,
-          runId,
-          nodes,
-          phases: p.run.phases,
-          journal,
-          bus: frame.bus,
-          signal: frame.signal,
-          note: opts.inventory === undefined ? undefined : { inventory: resolve(expandHome(opts.inventory)) },
-        }),
+      runResumed(
+        req,
+        state,
+        opts.inventory === undefined ? undefined : { inventory: resolve(expandHome(opts.inventory)) },
       ),
     );
   });

@@ -8,7 +8,7 @@ import { loadInventory } from '../core/inventory.js';
 import { expandHome } from '../core/paths.js';
 import { planRotation, restorePki, type RotateMode, type RotationKind } from '../core/rotate.js';
 import { inventoryPkiDir } from './certs-issue.js';
-import { runConfirmed, runFrame } from './harden.js';
+import { importDirOf, runConfirmed, runFrame } from './harden.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { envSecrets } from './secrets.js';
 import { renderPlan } from './views/plan-human.js';
@@ -19,6 +19,7 @@ export interface RotateFlags {
   newCa?: boolean | undefined;
   finish?: boolean | undefined;
   pkiDir?: string | undefined;
+  certs?: string | undefined;
 }
 
 const NEXT: Record<RotationKind, string> = {
@@ -48,7 +49,13 @@ export async function rotateCommand(flags: RotateFlags, global: GlobalOptions, i
     };
     const { outcomes, sessions } = await preflightAll(inventory, frame.bus, connectOptions, frame.signal);
     frame.sessions = sessions;
-    const p = await planRotation({ inventory, pkiDir, nodes, mode }, outcomes, sessions, frame.signal);
+    const importDir = importDirOf(flags.certs ?? 'generate', 'rotate.certs');
+    const p = await planRotation(
+      { inventory, pkiDir, nodes, mode, importDir },
+      outcomes,
+      sessions,
+      frame.signal,
+    );
     if (!frame.json) renderPlan(io.stdout, frame.style, p.plan);
     if (global.yes !== true) {
       await restorePki(pkiDir, p.snapshot);

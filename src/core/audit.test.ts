@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auditExitCode, auditNode, sortFindings } from './audit.js';
-import type { NodeFacts, PostgresFacts, SettingRow } from './facts.js';
+import type { CertFacts, NodeFacts, PostgresFacts, SettingRow } from './facts.js';
 import type { Inventory } from './inventory-schema.js';
 
 const inventory: Inventory = {
@@ -65,6 +65,10 @@ function pgFacts(
     startedAt: '2026-11-23 10:00:00+00',
     ...overrides,
   };
+}
+
+function cert(path: string, subject: string, daysLeft: number): CertFacts {
+  return { path, subject, issuer: 'CN=ca', notAfter: 'x', daysLeft, sha256: 'AA', sans: [] };
 }
 
 function facts(pg: PostgresFacts, node = 'pg1', host = '10.0.0.11'): NodeFacts {
@@ -144,15 +148,7 @@ describe('auditNode', () => {
     [3, 'high'],
     [20, 'medium'],
   ] as const)('certificate with %i days left → %s', (daysLeft, severity) => {
-    const serverCert = {
-      path: '/d/server.crt',
-      subject: 'CN=pg1',
-      issuer: 'CN=ca',
-      notAfter: 'x',
-      daysLeft,
-      sha256: 'AA',
-      sans: [],
-    };
+    const serverCert = cert('/d/server.crt', 'CN=pg1', daysLeft);
     const found = auditNode(
       { node: 'pg1', ok: true, facts: facts(pgFacts({ serverCert }, { ssl: 'on' })) },
       inventory,
@@ -176,15 +172,6 @@ describe('auditNode', () => {
   });
 
   it('names each expiring certificate the node uses: CA bundle entries and the replication client certificate', () => {
-    const cert = (path: string, subject: string, daysLeft: number) => ({
-      path,
-      subject,
-      issuer: 'CN=ca',
-      notAfter: 'x',
-      daysLeft,
-      sha256: 'AA',
-      sans: [],
-    });
     const found = auditNode(
       {
         node: 'pg2',

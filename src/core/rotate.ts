@@ -19,7 +19,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
 import {
   CA_CERT_FILE,
   CA_KEY_FILE,
@@ -28,6 +27,7 @@ import {
   issueToDir,
   planLeaves,
   requireCa,
+  lintFiles,
   writeFileAtomic,
 } from '../pki/index.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -37,7 +37,7 @@ import { installCa } from '../steps/install-ca.js';
 import { installServerCert } from '../steps/install-server-cert.js';
 import { reload } from '../steps/reload.js';
 import { replicationTls } from '../steps/replication-tls.js';
-import { activeServerSlot } from '../steps/tls-files.js';
+import { activeServerSlot, firstFingerprint } from '../steps/tls-files.js';
 import { pemCertificates } from './preflight.js';
 import { UsageError } from './errors.js';
 import type { NodeOutcome } from './facts.js';
@@ -63,6 +63,12 @@ export interface RotateRequest {
   mode: RotateMode;
   /** Only these nodes (inventory names); default every node. Leaf rotation only. */
   nodes?: readonly string[] | undefined;
+  /**
+   * Leaf rotation with replacement pairs from elsewhere (a company CA): `<node>.crt/.key` per rotated
+   * node in this directory, linted (postgres profile, chain to root.crt, the node's names) before
+   * anything changes, then used instead of newly issued ones.
+   */
+  importDir?: string | undefined;
   caPassphrase?: string | undefined;
   now?: Date | undefined;
 }
@@ -158,7 +164,48 @@ async function copyKeepingMode(from: string, to: string): Promise<void> {
   await chmod(to, mode);
 }
 
-const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
+/**
+ * Replacement pairs are bad input until lint says otherwise (SPEC §6, postgres profile): each must
+ * chain to the trust bundle the nodes have (root.crt), name the node (host and names), and go with
+ * its key. One error anywhere refuses the whole rotation before anything changes.
+ */
+async function lintReplacements(
+  inventory: Inventory,
+  nodes: readonly string[],
+  dir: string,
+  pkiDir: string,
+): Promise<void> {
+  const problems: string[] = [];
+  for (const name of nodes) {
+    const node = inventory.nodes.find((n) => n.name === name);
+    const cert = join(dir, `${name}.crt`);
+    const key = join(dir, `${name}.key`);
+    if (!existsSync(cert) || !existsSync(key)) {
+      problems.push(`${name}: ${existsSync(cert) ? key : cert} is missing`);
+      continue;
+    }
+    const result = await lintFiles({
+      files: [cert],
+      key,
+      ca: join(pkiDir, CA_CERT_FILE),
+      hosts: [node?.host ?? name, ...(node?.names ?? [])],
+      usage: 'server',
+      profile: 'postgres',
+    });
+    // Exit 2: a file could not be read as what it should be (its finding is an error too).
+    const errors = result.findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0 || result.exitCode !== 0) {
+      problems.push(`${name}: ${errors.map((f) => `${f.id} (${f.message})`).join(', ') || 'unreadable'}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new UsageError(
+      'rotate.import-lint',
+      `replacement certificates refused, nothing was changed: ${problems.join('; ')}`,
+      `see \`pgharden certs lint ${join(dir, 'NODE.crt')} --key ${join(dir, 'NODE.key')} --ca ${join(pkiDir, CA_CERT_FILE)} --host HOST\``,
+    );
+  }
+}
 
 /**
  * The auth mode the cluster was hardened with: the inventory's, else what the standbys show (a
@@ -213,11 +260,11 @@ function checkPhaseReached(
     const certs = pemCertificates(rootPem);
     for (const [node, f] of prepared.contexts) {
       if (kind === 'ca-phase2') {
-        const next = fingerprint(certs[1] ?? '');
+        const next = firstFingerprint(certs[1] ?? '');
         if (!(f.facts.pg.caCerts ?? []).some((c) => c.sha256 === next))
           missing.push(`${node} does not trust the new CA yet`);
       } else if (kind === 'ca-finish') {
-        const local = fingerprint(await readFile(join(pkiDir, `${node}.crt`), 'utf8'));
+        const local = firstFingerprint(await readFile(join(pkiDir, `${node}.crt`), 'utf8'));
         if (f.facts.pg.serverCert?.sha256 !== local)
           missing.push(`${node} does not serve its new-CA certificate`);
       }
@@ -285,6 +332,15 @@ export async function planRotation(
   }
   const nodes = rotationNodes(inventory, req.nodes);
   await requireCa(pkiDir, req.caPassphrase);
+  if (req.importDir !== undefined) {
+    if (req.mode !== 'leaves') {
+      throw new UsageError(
+        'rotate.import-ca',
+        '--certs import: replaces leaves; it does not go with --new-ca/--finish',
+      );
+    }
+    await lintReplacements(inventory, nodes, req.importDir, pkiDir);
+  }
   const kind = rotationKind(req.mode, await caRotationState(pkiDir));
   if (kind !== 'leaves' && existsSync(join(pkiDir, CRL_FILE))) {
     // ssl_crl_file makes OpenSSL demand a CRL from every CA of a client's chain: certificates of
@@ -313,7 +369,13 @@ export async function planRotation(
     await advancePki(kind, req);
     const newLeaves = kind === 'leaves' || kind === 'ca-phase2';
     const allNodes = nodes.length === inventory.nodes.length;
-    if (newLeaves) {
+    if (req.importDir !== undefined) {
+      for (const node of nodes) {
+        await copyKeepingMode(join(req.importDir, `${node}.key`), join(pkiDir, `${node}.key`));
+        await chmod(join(pkiDir, `${node}.key`), 0o600);
+        await copyKeepingMode(join(req.importDir, `${node}.crt`), join(pkiDir, `${node}.crt`));
+      }
+    } else if (newLeaves) {
       await issueToDir({
         dir: pkiDir,
         cluster: inventory.cluster,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireRunLock } from './run-lock.js';
+import { acquireRunLock, assertRunUnlocked } from './run-lock.js';
 
 let dir: string;
 beforeEach(() => {
@@ -35,5 +35,16 @@ describe('run lock', () => {
     await expect(acquireRunLock(dir, 'prod', '20261123T142501Z-bbbbbb')).rejects.toMatchObject({
       code: 'run.locked',
     });
+  });
+
+  it('assertRunUnlocked: free and stale locks pass, a live holder is refused, nothing is taken', async () => {
+    await assertRunUnlocked(dir, 'prod');
+    const dead = spawnSync('true').pid ?? 999_999;
+    await acquireRunLock(dir, 'prod', '20261123T142500Z-aaaaaa', { pid: dead });
+    await assertRunUnlocked(dir, 'prod');
+    const lock = await acquireRunLock(dir, 'prod', '20261123T142501Z-bbbbbb');
+    await expect(assertRunUnlocked(dir, 'prod')).rejects.toMatchObject({ code: 'run.locked', exitCode: 2 });
+    await lock.release();
+    await assertRunUnlocked(dir, 'prod');
   });
 });

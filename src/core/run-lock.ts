@@ -3,7 +3,7 @@
 // on this host is stale and taken over. A node-side lock (for two operators on two machines) is a
 // follow-up.
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from './errors.js';
 
@@ -82,16 +82,44 @@ export async function acquireRunLock(
         await rm(path, { force: true });
         continue;
       }
-      throw new UsageError(
-        'run.locked',
-        h === undefined
-          ? `cluster ${cluster} is locked by another run (${path})`
-          : `cluster ${cluster} is locked by run ${h.runId} (pid ${h.pid} on ${h.host}, since ${h.since})`,
-        h !== undefined && h.host !== me.host
-          ? `wait for it, or remove ${path} once you are sure that run is gone`
-          : 'wait for that run to finish',
-      );
+      throw lockedError(cluster, path, h, me.host);
     }
   }
   throw new UsageError('run.locked', `cluster ${cluster} is locked (${path})`);
+}
+
+function lockedError(cluster: string, path: string, h: LockHolder | undefined, host: string): UsageError {
+  return new UsageError(
+    'run.locked',
+    h === undefined
+      ? `cluster ${cluster} is locked by another run (${path})`
+      : `cluster ${cluster} is locked by run ${h.runId} (pid ${h.pid} on ${h.host}, since ${h.since})`,
+    h !== undefined && h.host !== host
+      ? `wait for it, or remove ${path} once you are sure that run is gone`
+      : 'wait for that run to finish',
+  );
+}
+
+/**
+ * Refuses (run.locked) when another live run holds the cluster's lock; a stale lock is no obstacle.
+ * Read-only: a check before connecting (the wizard's resume), the lock itself is taken by the run.
+ */
+export async function assertRunUnlocked(
+  stateDir: string,
+  cluster: string,
+  options: { host?: string } = {},
+): Promise<void> {
+  const path = lockPath(stateDir, cluster);
+  const host = options.host ?? hostname();
+  let held: boolean;
+  try {
+    await stat(path);
+    held = true;
+  } catch {
+    held = false;
+  }
+  if (!held) return;
+  const h = await holderOf(path);
+  if (h !== undefined && h.host === host && !alive(h.pid)) return;
+  throw lockedError(cluster, path, h, host);
 }

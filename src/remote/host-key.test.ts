@@ -58,6 +58,17 @@ describe('verifyHostKey', () => {
     expect((err as { hint: string }).hint).toContain('--accept-new-host-keys');
   });
 
+  it('unknown + the operator aborts at the prompt: says so first, nothing written to known_hosts', async () => {
+    const p = kh('aborted', '');
+    const err = await verify(p, A, () => Promise.resolve('reject' as const));
+    expect(err).toMatchObject({ code: 'ssh.host-key-unknown', node: 'pg1' });
+    expect((err as Error).message).toMatch(
+      /^pg1: aborted, host key not accepted: nothing was sent to 10\.0\.0\.11:2222 \(ssh-ed25519 SHA256:/,
+    );
+    expect((err as { hint: string }).hint).toContain(p);
+    expect(readFileSync(p, 'utf8')).toBe('');
+  });
+
   it('unknown, but other key types known: says so, and the policy sees them', async () => {
     const p = kh('other', `[10.0.0.11]:2222 ssh-rsa ${blob(3, 'ssh-rsa').toString('base64')}\n`);
     let seen: string[] | undefined;

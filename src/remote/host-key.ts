@@ -84,7 +84,16 @@ export async function verifyHostKey(
   const decision = typeof policy === 'function' ? await whileWaitingForOperator(policy(info)) : policy;
   switch (decision) {
     case 'reject':
-      throw unknown(typeof policy === 'function' ? 'not accepted' : 'refusing it');
+      if (typeof policy === 'function') {
+        // The operator chose abort at the prompt (wizard): say that first, it is what they see.
+        throw new RemoteError(
+          node,
+          'ssh.host-key-unknown',
+          `${node}: aborted, host key not accepted: nothing was sent to ${where} (${keyType} ${fingerprint})`,
+          `to trust it, compare the fingerprint on the node (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it, or add it to ${knownHostsPath}`,
+        );
+      }
+      throw unknown('refusing it');
     case 'accept-once':
       return info;
     case 'accept-and-save':

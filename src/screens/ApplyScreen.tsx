@@ -8,6 +8,7 @@ import type { ScreenProps } from './types.js';
 export function ApplyScreen({ state, dispatch, active }: ScreenProps) {
   const { status, live, runId } = state.apply;
   const over = status === 'failed' || status === 'interrupted';
+  const rollback = state.runAction?.kind === 'rollback';
   useInput(
     (input, key) => {
       if (key.return || input === 'q') dispatch({ type: 'finish' });
@@ -24,20 +25,30 @@ export function ApplyScreen({ state, dispatch, active }: ScreenProps) {
           </Text>
         </Box>
       ))}
-      {status === 'running' && Object.keys(live).length === 0 ? <Spinner label="Applying…" /> : null}
+      {status === 'running' && Object.keys(live).length === 0 ? (
+        <Spinner label={rollback ? `Rolling back run ${runId ?? ''}: connecting…` : 'Applying…'} />
+      ) : null}
       {over ? (
         <Box flexDirection="column">
           <StatusMessage variant={status === 'interrupted' ? 'warning' : 'error'}>
             {status === 'interrupted'
               ? 'Stopped by you: the changed nodes were rolled back.'
-              : 'Apply failed and was rolled back.'}
+              : state.apply.exitCode === 2
+                ? 'Stopped before any change: nothing was changed.'
+                : rollback
+                  ? 'Roll back failed: see the lines above; the journal keeps what is left to undo.'
+                  : 'Apply failed and was rolled back.'}
           </StatusMessage>
           <Tone tone="dim">
             {runId ? `run ${runId} · ` : ''}Enter: finish (exit {state.apply.exitCode ?? 1})
           </Tone>
         </Box>
       ) : (
-        <Tone tone="dim">Ctrl-C: stop after the current step and roll back</Tone>
+        <Tone tone="dim">
+          {rollback
+            ? 'Rolling back: it is not stopped half way'
+            : 'Ctrl-C: stop after the current step and roll back'}
+        </Tone>
       )}
     </Box>
   );

@@ -22,6 +22,13 @@ export function nextRotation(state: WizardState): string | undefined {
   return new Date(Math.min(...ends) - 30 * 86_400_000).toISOString().slice(0, 10);
 }
 
+function title(state: WizardState): string {
+  const run = state.runAction;
+  if (run?.kind === 'resume') return `Resume of run ${run.runId}`;
+  if (run?.kind === 'rollback') return `Roll back of run ${run.runId}`;
+  return state.job ? JOB_LABELS[state.job] : 'pgharden';
+}
+
 export function DoneScreen({ state, dispatch, active }: ScreenProps) {
   useInput(
     (input, key) => {
@@ -52,10 +59,12 @@ export function DoneScreen({ state, dispatch, active }: ScreenProps) {
     <Box flexDirection="column">
       <Text>
         {code === 0 ? <Tone tone="ok">{MARK.ok}</Tone> : <Tone tone="bad">{MARK.bad}</Tone>}{' '}
-        <Tone tone="title">{state.job ? JOB_LABELS[state.job] : 'pgharden'}</Tone>:{' '}
+        <Tone tone="title">{title(state)}</Tone>:{' '}
         {state.job === 'audit' && code === 3
           ? 'findings of high severity or worse'
-          : (MEANING[code] ?? `exit ${code}`)}
+          : state.runAction?.kind === 'rollback' && code === 0
+            ? 'rolled back'
+            : (MEANING[code] ?? `exit ${code}`)}
       </Text>
       {[
         ...lines,

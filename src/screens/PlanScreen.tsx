@@ -60,6 +60,7 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
       else if (key.upArrow || input === 'k') setCursor(Math.max(0, at.current - 1));
       else if (key.return || input === ' ') setOpen((o) => (o === at.current ? undefined : at.current));
       else if (input === 'a') setConfirming(true);
+      else if (input === 's') dispatch({ type: 'save:ask' });
     },
     { isActive: active && !confirming },
   );
@@ -81,6 +82,11 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
         Plan for {plan.cluster} (auth {plan.auth}): {needed} step(s), {plan.reloads} reload(s),{' '}
         {plan.restarts > 0 ? <Tone tone="bad">{plan.restarts} restart(s)</Tone> : '0 restarts'}
       </Text>
+      {state.runAction?.kind === 'resume' ? (
+        <Text wrap="truncate-end">
+          <Tone tone="warn">Rest of run {state.runAction.runId}</Tone>: cut-off steps are undone first
+        </Text>
+      ) : null}
       {visible.map((r, i) => {
         const index = start + i;
         const c = r.step.change;
@@ -132,7 +138,7 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
           />
         </Box>
       ) : (
-        <Tone tone="dim">↑↓ step · Enter: diff/SQL · a: apply… · Esc: back · ?: help</Tone>
+        <Tone tone="dim">↑↓ step · Enter: diff/SQL · a: apply… · s: save · Esc: back · ?: help</Tone>
       )}
     </Box>
   );

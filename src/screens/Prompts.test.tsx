@@ -37,6 +37,24 @@ describe('prompts', () => {
     expect(w.intents).toEqual([{ type: 'hostkey:answer', id: 'hk1', decision: 'reject' }]);
   });
 
+  it('the next node’s host-key question starts on "accept once" again, not where the last answer was', async () => {
+    const w = await renderWizard(
+      stateAfter([
+        ...TO_PREFLIGHT,
+        { type: 'hostkey:ask', prompt: { id: 'hk1', info } },
+        { type: 'hostkey:ask', prompt: { id: 'hk2', info: { ...info, node: 'pg2', host: '127.0.1.2' } } },
+      ]),
+    );
+    await w.press(KEY.down, KEY.down, KEY.enter);
+    expect(w.frame()).toContain('Unknown host key for pg2 (127.0.1.2:22):');
+    expect(w.frame()).toContain('❯ Accept for this run only');
+    await w.press(KEY.enter);
+    expect(w.intents).toEqual([
+      { type: 'hostkey:answer', id: 'hk1', decision: 'reject' },
+      { type: 'hostkey:answer', id: 'hk2', decision: 'accept-once' },
+    ]);
+  });
+
   it('a password is typed masked and never rendered', async () => {
     const w = await renderWizard(stateAfter([...TO_PREFLIGHT, { type: 'password:ask', role: 'app' }]));
     expect(w.frame()).toContain('Role app has an md5 hash');

@@ -4,8 +4,7 @@ import { JOB_LABELS } from '../wizard/reducer.js';
 import { JOBS, SUPPORTED_JOBS, type Job } from '../wizard/state.js';
 import { useScreenKeys } from './keys.js';
 import { Menu } from './Menu.js';
-import { Indented, Marked } from './layout.js';
-import { MARK, Tone } from './theme.js';
+import { Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 
 const NOTES: Record<Job, string> = {
@@ -18,39 +17,37 @@ const NOTES: Record<Job, string> = {
 export function WelcomeScreen({ state, dispatch, active }: ScreenProps) {
   useScreenKeys(dispatch, active);
   const found = state.welcome.inventories;
+  const runs = state.welcome.runs.slice(0, 2);
   return (
     <Box flexDirection="column">
       <Text>What do you want to do?</Text>
-      <Menu
+      <Menu<Job | `run:${string}`>
         active={active}
-        items={JOBS.map((job) => {
-          const later = !SUPPORTED_JOBS.includes(job);
-          return {
-            value: job,
-            label: later ? `${JOB_LABELS[job]} — coming in a later version` : JOB_LABELS[job],
-            note: NOTES[job],
-            dim: later,
-          };
-        })}
-        onChoose={(job) => dispatch({ type: 'job:choose', job })}
+        items={[
+          ...JOBS.map((job) => {
+            const later = !SUPPORTED_JOBS.includes(job);
+            return {
+              value: job,
+              label: later ? `${JOB_LABELS[job]} — coming in a later version` : JOB_LABELS[job],
+              note: NOTES[job],
+              dim: later,
+            };
+          }),
+          // Interrupted runs: choosing one offers resume / roll back (RunScreen).
+          ...runs.map((r) => ({
+            value: `run:${r.runId}` as const,
+            label: `! Interrupted run ${r.runId} on ${r.nodes.join(', ') || 'no node yet'}${r.interrupted > 0 ? ` · ${r.interrupted} step(s) cut off` : ''}`,
+          })),
+        ]}
+        onChoose={(value) => {
+          if (value.startsWith('run:')) dispatch({ type: 'run:select', runId: value.slice('run:'.length) });
+          else dispatch({ type: 'job:choose', job: value as Job });
+        }}
       />
-      {state.welcome.runs.slice(0, 2).map((r) => (
-        <Box key={r.runId} flexDirection="column">
-          <Marked mark={<Tone tone="warn">{MARK.warn}</Tone>}>
-            <Tone tone="warn">Interrupted run {r.runId}</Tone> on {r.nodes.join(', ') || 'no node yet'}
-            {r.interrupted > 0 ? ` · ${r.interrupted} step(s) cut off` : ''}
-          </Marked>
-          {/* Whole commands (the operator copies them): wrapped, indented, never cut. */}
-          <Indented by={2}>
-            <Tone tone="dim">{`continue: pgharden resume ${r.runId}`}</Tone>
-          </Indented>
-          <Indented by={2}>
-            <Tone tone="dim">{`undo:     pgharden rollback ${r.runId}`}</Tone>
-          </Indented>
-        </Box>
-      ))}
-      {state.welcome.runs.length > 2 ? (
-        <Tone tone="dim">… and {state.welcome.runs.length - 2} more interrupted run(s)</Tone>
+      {state.welcome.runs.length > runs.length ? (
+        <Tone tone="dim">
+          … and {state.welcome.runs.length - runs.length} older interrupted run(s): pgharden resume RUN_ID
+        </Tone>
       ) : null}
       <Text wrap="wrap">
         <Tone tone="dim">

@@ -20,6 +20,9 @@ import { MARK, Tone } from './theme.js';
 import type { ScreenProps } from './types.js';
 import { VerifyScreen } from './VerifyScreen.js';
 import { WelcomeScreen } from './WelcomeScreen.js';
+import { RunScreen } from './RunScreen.js';
+import { SaveAnswersQuestion } from './SaveAnswers.js';
+import { rollingBack, saveOpen } from '../wizard/flows-reducer.js';
 import type { Dispatch } from '../wizard/state.js';
 
 const SCREENS: Record<Screen, (p: ScreenProps) => ReactElement> = {
@@ -33,6 +36,7 @@ const SCREENS: Record<Screen, (p: ScreenProps) => ReactElement> = {
   verify: VerifyScreen,
   audit: AuditScreen,
   done: DoneScreen,
+  run: RunScreen,
 };
 
 const TITLES: Record<Screen, string> = {
@@ -46,6 +50,7 @@ const TITLES: Record<Screen, string> = {
   verify: 'Verify',
   audit: 'Audit',
   done: 'Done',
+  run: 'Interrupted run',
 };
 const HARDEN_FLOW: Screen[] = [
   'inventory',
@@ -100,6 +105,8 @@ function LogLine({ item }: { item: LogItem }) {
 }
 
 function quitQuestion(s: WizardState): string {
+  if (s.runAction?.kind === 'resume' && s.apply.status === 'running')
+    return `Stop after the current step and roll back all of run ${s.runAction.runId}?`;
   if (s.apply.status === 'running') return 'Stop after the current step and roll back?';
   if (s.apply.status === 'done') return `Quit? The applied run ${s.apply.runId ?? ''} stays in place.`;
   return 'Quit pgharden? Nothing has been changed.';
@@ -131,7 +138,8 @@ function Header({ state }: { state: WizardState }) {
 export function WizardView({ state, dispatch }: { state: WizardState; dispatch: Dispatch }) {
   useInput(
     (input, key) => {
-      if (key.ctrl && input === 'c' && !state.quitConfirm) dispatch({ type: 'interrupt:request' });
+      if (key.ctrl && input === 'c' && !state.quitConfirm && !rollingBack(state))
+        dispatch({ type: 'interrupt:request' });
     },
     { isActive: state.exitCode === undefined },
   );
@@ -149,6 +157,8 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
   const modal = state.quitConfirm || hostKey !== undefined || password !== undefined || secret !== undefined;
   const active = !modal && state.busy === undefined && state.exitCode === undefined;
   const Current = SCREENS[state.screen];
+  // The plan screen's save dialog (SaveAnswers.tsx) has the keyboard while it is open.
+  const saving = saveOpen(state);
   return (
     <>
       {/* Static items are laid out apart from the screen: they get the terminal's width explicitly. */}
@@ -169,7 +179,7 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
             <Tone tone="dim">? or Esc: close help · Ctrl-C: quit (asks first)</Tone>
           </Box>
         ) : null}
-        <Current state={state} dispatch={dispatch} active={active} />
+        <Current state={state} dispatch={dispatch} active={active && !saving} />
         {state.busy !== undefined ? <Spinner label={state.busy} /> : null}
         {state.error !== undefined ? (
           <Box flexDirection="column">
@@ -177,8 +187,15 @@ export function WizardView({ state, dispatch }: { state: WizardState; dispatch: 
             {state.error.hint ? <Tone tone="dim"> → {state.error.hint}</Tone> : null}
           </Box>
         ) : null}
+        {saving && state.save !== undefined && hostKey === undefined && !state.quitConfirm ? (
+          <SaveAnswersQuestion
+            save={state.save}
+            dispatch={dispatch}
+            active={state.busy === undefined && state.exitCode === undefined}
+          />
+        ) : null}
         {hostKey !== undefined && !state.quitConfirm ? (
-          <HostKeyQuestion prompt={hostKey} dispatch={dispatch} />
+          <HostKeyQuestion key={hostKey.id} prompt={hostKey} dispatch={dispatch} />
         ) : null}
         {password !== undefined && hostKey === undefined && !state.quitConfirm ? (
           <PasswordQuestion role={password.role} dispatch={dispatch} />

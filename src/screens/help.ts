@@ -4,6 +4,7 @@ import type { Screen } from '../wizard/state.js';
 export const HELP: Record<Screen, string[]> = {
   welcome: [
     'Choose a job with ↑/↓ and Enter. Jobs marked "coming in a later version" are not in this engine yet.',
+    'An interrupted run below the jobs can be chosen too: resume it or roll it back.',
     'q or Esc leaves pgharden; nothing has been contacted.',
   ],
   inventory: [
@@ -28,6 +29,7 @@ export const HELP: Record<Screen, string[]> = {
   plan: [
     'Every step per node, in order. Enter shows a step’s diff, SQL and commands.',
     'a asks to apply (y to confirm). Nothing on any node changes before that.',
+    's saves inventory.yaml + plan.json (0600, no secret) and shows the headless command that replays them.',
   ],
   apply: [
     'Nodes are changed in the order of the plan, with a journal and backups.',
@@ -35,5 +37,9 @@ export const HELP: Record<Screen, string[]> = {
   ],
   verify: ['SQL checks and real TLS/auth probes; each row is ✓ or ✗ with the value seen.'],
   audit: ['Read-only findings with severity and the fix pgharden would apply. Enter finishes.'],
+  run: [
+    'Resume: preflight with the run’s own inventory, auth and certificates, then the plan of what is',
+    'left; steps cut off half way are undone first. Roll back: every file back from its backup (asks).',
+  ],
   done: ['Enter exits with the run’s exit code (0 done, 3 verify failed, 4 rolled back, 130 interrupted).'],
 };

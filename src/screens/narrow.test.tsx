@@ -377,14 +377,3 @@ describe.each([80, 60, 40])('%i columns', (columns) => {
     for (const frame of frames) expect(frame).not.toContain('secret-value');
   });
 });
-
-// To look at the screens: NARROW_DUMP=40 npx vitest run src/screens/narrow.test.tsx -t dump
-it.runIf(process.env['NARROW_DUMP'] !== undefined)('dump', async () => {
-  for (const c of CASES) {
-    const w = await renderWizard(c.state(), false, Number(process.env['NARROW_DUMP']));
-    if (c.push !== undefined) await w.push(...c.push);
-    if (c.keys !== undefined) await w.press(...c.keys);
-    process.stdout.write(`\n===== ${c.name}\n${w.frame()}\n`);
-    cleanup();
-  }
-});

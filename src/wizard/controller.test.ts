@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { InterruptedError, RolledBackError } from '../core/errors.js';
+import { InterruptedError, RolledBackError, UsageError } from '../core/errors.js';
 import type { HostKeyInfo } from '../remote/types.js';
 import { WizardController } from './controller.js';
 import type { PlanDocument } from '../core/harden.js';
@@ -53,6 +53,23 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
       }),
     audit: () => log('audit', { findings: [], exitCode: 0 as const }),
     close: () => log('close', undefined),
+    prepareResume: (runId) =>
+      log(`prepareResume ${runId}`, {
+        view: INVENTORY,
+        auth: 'scram' as const,
+        certsDir: '/pki',
+        plan: PLAN,
+      }),
+    rollback: (runId) => log(`rollback ${runId}`, { nodes: { pg1: ['tls.install-ca'] }, failed: [] }),
+    suggestSaveDir: () => log('suggestSaveDir', '/state/saved/x'),
+    saveAnswers: (dir) =>
+      log(`saveAnswers ${dir}`, {
+        dir,
+        inventory: `${dir}/inventory.yaml`,
+        plan: `${dir}/plan.json`,
+        command: `pgharden apply -i ${dir}/inventory.yaml --plan ${dir}/plan.json --yes`,
+        env: ['PGHARDEN_PASSWORD_APP'],
+      }),
     ...over,
   };
 }
@@ -75,6 +92,150 @@ async function toPlan(c: WizardController): Promise<void> {
   c.dispatch({ type: 'password:answer', role: 'app', password: 's3cret-pw' });
   await tick();
 }
+
+describe('wizard controller: interrupted runs and saved answers', () => {
+  const RUN = '20260101T000000Z-abcdef';
+
+  async function toRun(c: WizardController): Promise<void> {
+    await c.start();
+    c.dispatch({ type: 'run:select', runId: RUN });
+    expect(c.getState().screen).toBe('run');
+  }
+
+  it('resume: the rest of the run is planned, shown, and continued by apply only after the confirmation', async () => {
+    const engine = fakeEngine();
+    const c = new WizardController(engine);
+    await toRun(c);
+    c.dispatch({ type: 'run:resume' });
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'plan', runAction: { runId: RUN, kind: 'resume' } });
+    expect(engine.calls).toContain(`prepareResume ${RUN}`);
+    expect(engine.calls).not.toContain('apply');
+    // Esc goes back to the run's choices and closes the sessions.
+    c.dispatch({ type: 'back' });
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'run', plan: undefined });
+    expect(engine.calls.at(-1)).toBe('close');
+    c.dispatch({ type: 'run:resume' });
+    await tick();
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    await tick();
+    expect(c.getState().screen).toBe('done');
+    expect(engine.calls.slice(-4)).toEqual(['apply', 'close', 'verify', 'runOutputs 0']);
+  });
+
+  it('resume refused (run locked by another process): the error is on the run screen, nothing ran', async () => {
+    const locked = new UsageError(
+      'run.locked',
+      'cluster lab is locked by run 20260101T000001Z-bbbbbb (pid 4242 on here, since now)',
+      'wait for that run to finish',
+    );
+    const engine = fakeEngine({ prepareResume: () => Promise.reject(locked) });
+    const c = new WizardController(engine);
+    await toRun(c);
+    c.dispatch({ type: 'run:resume' });
+    await tick();
+    expect(c.getState()).toMatchObject({
+      screen: 'run',
+      busy: undefined,
+      error: { code: 'run.locked', hint: 'wait for that run to finish' },
+    });
+    expect(engine.calls).not.toContain('apply');
+  });
+
+  it('roll back: runs the core rollback, then Done with exit 0; a failed node makes it exit 1', async () => {
+    const engine = fakeEngine();
+    const c = new WizardController(engine);
+    await toRun(c);
+    c.dispatch({ type: 'run:rollback' });
+    await tick();
+    expect(engine.calls).toContain(`rollback ${RUN}`);
+    expect(c.getState()).toMatchObject({ screen: 'done', apply: { status: 'done', exitCode: 0 } });
+    c.dispatch({ type: 'finish' });
+    await tick();
+    expect(c.getState().exitCode).toBe(0);
+
+    const bad = new WizardController(
+      fakeEngine({ rollback: () => Promise.resolve({ nodes: { pg1: [] }, failed: ['pg1'] }) }),
+    );
+    await toRun(bad);
+    bad.dispatch({ type: 'run:rollback' });
+    await tick();
+    expect(bad.getState()).toMatchObject({ screen: 'done', apply: { status: 'failed', exitCode: 1 } });
+  });
+
+  it('roll back refused (journal unreadable): the apply screen says nothing was changed, exit 2', async () => {
+    const unreadable = new UsageError(
+      'run.unknown',
+      `no journal for run ${RUN} at /state/runs/${RUN}/journal.jsonl`,
+    );
+    const c = new WizardController(fakeEngine({ rollback: () => Promise.reject(unreadable) }));
+    await toRun(c);
+    c.dispatch({ type: 'run:rollback' });
+    await tick();
+    expect(c.getState()).toMatchObject({
+      screen: 'apply',
+      apply: { status: 'failed', exitCode: 2 },
+      error: { code: 'run.unknown' },
+    });
+    c.dispatch({ type: 'finish' });
+    c.dispatch({ type: 'finish' });
+    await tick();
+    expect(c.getState().exitCode).toBe(2);
+  });
+
+  it('Ctrl-C is not taken while a roll back runs', async () => {
+    let finish: (v: { nodes: Record<string, string[]>; failed: string[] }) => void = () => undefined;
+    const engine = fakeEngine({ rollback: () => new Promise((r) => (finish = r)) });
+    const c = new WizardController(engine);
+    await toRun(c);
+    c.dispatch({ type: 'run:rollback' });
+    c.dispatch({ type: 'interrupt:request' });
+    expect(c.getState().quitConfirm).toBe(false);
+    await tick();
+    finish({ nodes: {}, failed: [] });
+    await tick();
+    expect(c.getState().screen).toBe('done');
+  });
+
+  it('save: suggests a directory, writes through the engine and shows the command; a failure keeps the field', async () => {
+    let fail = true;
+    const engine = fakeEngine({
+      saveAnswers: (dir) =>
+        fail
+          ? Promise.reject(new UsageError('save.exists', `${dir}/inventory.yaml exists already`))
+          : Promise.resolve({
+              dir,
+              inventory: `${dir}/inventory.yaml`,
+              plan: `${dir}/plan.json`,
+              command: 'pgharden apply …',
+              env: [],
+            }),
+    });
+    const c = new WizardController(engine);
+    await toPlan(c);
+    c.dispatch({ type: 'save:ask' });
+    await tick();
+    expect(c.getState().save).toEqual({ asking: { dir: '/state/saved/x' } });
+    c.dispatch({ type: 'save:write', dir: '/here' });
+    await tick();
+    expect(c.getState()).toMatchObject({
+      busy: undefined,
+      error: { code: 'save.exists' },
+      save: { asking: {} },
+    });
+    fail = false;
+    c.dispatch({ type: 'save:write', dir: '/there' });
+    await tick();
+    expect(c.getState().save?.saved?.inventory).toBe('/there/inventory.yaml');
+    // toPlan accepted pg1's host key for this run only: the dialog names it.
+    expect(c.getState().save?.saved?.hostKeysOnce).toEqual(['pg1']);
+    c.dispatch({ type: 'save:close' });
+    expect(c.getState()).toMatchObject({ screen: 'plan', save: undefined });
+    expect(engine.calls).not.toContain('apply');
+  });
+});
 
 describe('wizard controller', () => {
   it('runs the job by the engine, with the host-key and password round trips', async () => {

@@ -34,6 +34,8 @@ export class WizardController {
   readonly #secretAnswers = new Map<string, (value: string | undefined) => void>();
   /** Keys accepted once in this wizard run: verify reconnects and should not ask again. */
   readonly #acceptedOnce = new Set<string>();
+  /** Their nodes: a saved headless replay refuses those keys (the save dialog says so). */
+  readonly #acceptedOnceNodes = new Set<string>();
   #promptSeq = 0;
   #exiting = false;
 
@@ -104,7 +106,10 @@ export class WizardController {
     const id = `hk${++this.#promptSeq}`;
     return new Promise((resolve) => {
       this.#hostKeyAnswers.set(id, (decision) => {
-        if (decision === 'accept-once') this.#acceptedOnce.add(key);
+        if (decision === 'accept-once') {
+          this.#acceptedOnce.add(key);
+          this.#acceptedOnceNodes.add(info.node);
+        }
         resolve(decision);
       });
       this.#apply({ type: 'hostkey:ask', prompt: { id, info } });
@@ -198,6 +203,11 @@ export class WizardController {
   async #effect(intent: Intent, before: WizardState): Promise<void> {
     const after = this.#state;
     switch (intent.type) {
+      case 'run:resume':
+      case 'run:rollback':
+      case 'save:ask':
+      case 'save:write':
+        return this.#flowEffect(intent, before, after);
       case 'inventory:load':
         return this.#load(intent.path);
       case 'inventory:pick-hosts': {
@@ -215,7 +225,7 @@ export class WizardController {
         }
         if (
           after.screen !== before.screen &&
-          (after.screen === 'inventory' || after.screen === 'welcome') &&
+          (after.screen === 'inventory' || after.screen === 'welcome' || after.screen === 'run') &&
           before.screen !== 'welcome'
         ) {
           await (await this.#engine).close();
@@ -292,7 +302,60 @@ export class WizardController {
       case 'preflight:continue':
       case 'interrupt:request':
       case 'interrupt:cancel':
+      case 'run:select':
+      case 'save:close':
         return;
+    }
+  }
+
+  // ── Interrupted runs (welcome → run screen) and saving answers for a headless replay ──
+  async #flowEffect(
+    intent: Extract<Intent, { type: 'run:resume' | 'run:rollback' | 'save:ask' | 'save:write' }>,
+    before: WizardState,
+    after: WizardState,
+  ): Promise<void> {
+    const runId = after.runAction?.runId;
+    switch (intent.type) {
+      case 'run:resume': {
+        // Same checks as the CLI's resume; the rest of the run is shown on the plan screen and runs
+        // only after a and y (plan:confirm → apply, which continues this run).
+        if (runId === undefined || after.busy === undefined || after.busy === before.busy) return;
+        const r = await this.#operation((e, signal) => e.prepareResume(runId, this.#hooks(), signal));
+        this.#apply({ type: 'run:planned', ...r });
+        return;
+      }
+      case 'run:rollback': {
+        if (runId === undefined || after.screen !== 'apply' || before.screen !== 'run') return;
+        try {
+          const r = await (await this.#engine).rollback(runId, this.#hooks());
+          const exitCode: ExitCode = r.failed.length > 0 ? 1 : 0;
+          this.#apply({ type: 'run:rolled-back', exitCode, nodes: r.nodes, failed: r.failed });
+        } catch (err) {
+          const e = toPghardenError(err);
+          this.#apply({ type: 'apply:failed', error: errorView(e), exitCode: e.exitCode });
+        }
+        return;
+      }
+      case 'save:ask': {
+        if (after.screen !== 'plan' || after.save !== undefined) return;
+        const dir = await (await this.#engine).suggestSaveDir();
+        this.#apply({ type: 'save:suggested', dir });
+        return;
+      }
+      case 'save:write': {
+        if (after.busy === undefined || after.busy === before.busy) return;
+        try {
+          const saved = await (await this.#engine).saveAnswers(intent.dir);
+          const once = [...this.#acceptedOnceNodes].sort();
+          this.#apply({
+            type: 'save:done',
+            saved: once.length > 0 ? { ...saved, hostKeysOnce: once } : saved,
+          });
+        } catch (err) {
+          this.#apply({ type: 'failed', error: errorView(err) });
+        }
+        return;
+      }
     }
   }
 }

@@ -13,7 +13,14 @@ import type { NodeOutcome } from '../core/facts.js';
 import { certRoles } from '../core/harden.js';
 import { applyPlanned, closeSessions, planFromPreflight, type PlannedRun } from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
-import { listInterruptedRuns } from '../core/engine/resume.js';
+import {
+  assertSameSchedule,
+  listInterruptedRuns,
+  remainingPlan,
+  type ResumeState,
+} from '../core/engine/resume.js';
+import { resumeSetup, rollbackById, runResumed } from '../core/resume-flow.js';
+import { assertRunUnlocked } from '../core/run-lock.js';
 import { runDir } from '../core/journal.js';
 import { writeRunOutputs } from '../core/run-outputs.js';
 import { scrubSecrets } from '../core/redact.js';
@@ -33,6 +40,7 @@ import { promptedSecrets, unlockCa } from './engine-secrets.js';
 import type { CertSource, EngineHooks, WizardEngine } from './port.js';
 import { preflightDetail } from './preflight-view.js';
 import type { InventoryView } from './state.js';
+import { authMode, saveReplay, viewOf } from './engine-flows.js';
 
 const notYet = (what: string): UsageError =>
   new UsageError('wizard.order', `${what} first`, 'go back (Esc) to that screen');
@@ -47,6 +55,8 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
   let planned: PlannedRun | undefined;
   /** The run apply began (its journal may exist even when it failed), for its report. */
   let started: { run: PlannedRun; pkiDir: string } | undefined;
+  /** Set by prepareResume: apply() continues this interrupted run instead of starting one. */
+  let resuming: ResumeState | undefined;
   /** What the last verify saw, secrets scrubbed: the report lists it. */
   let verified: { exitCode: ExitCode; rows: VerifyRow[] } | undefined;
 
@@ -105,8 +115,76 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       }));
     },
 
+    // ── Interrupted runs (resume / roll back from the welcome screen), answers saved for a replay ──
+    async prepareResume(runId, hooks, signal) {
+      await close();
+      planned = undefined;
+      resuming = undefined;
+      const dir = stateDir(env);
+      // Unknown, finished and rolled-back runs are refused here, before any connection.
+      const setup = await resumeSetup(dir, runId);
+      loaded = await loadInventory(setup.inventory);
+      const inv = loaded.inventory;
+      // Another live run on this cluster: say so now, not after connecting and planning.
+      await assertRunUnlocked(dir, inv.cluster);
+      const auth = authMode(setup.auth ?? inv.auth, runId);
+      const pki =
+        setup.certs === 'import' ? (setup.pkiDir ?? '') : (setup.pkiDir ?? inventoryPkiDir(inv, env));
+      certs = {
+        source: setup.certs === 'import' ? { kind: 'import', dir: pki } : { kind: 'generate' },
+        dir: pki,
+      };
+      const r = await preflightAll(inv, busFor(hooks), connectOptions(hooks), signal);
+      outcomes = r.outcomes;
+      sessions = r.sessions;
+      const p = await planFromPreflight(
+        { inventory: inv, auth, certs: setup.certs, pkiDir: pki },
+        outcomes,
+        sessions,
+        { env, prompt: hooks.askPassword, generatedBefore: setup.generatedBefore },
+        signal,
+        runId,
+      );
+      // A failover or a node added since: refused (roll it back instead), as `pgharden resume` does.
+      assertSameSchedule(setup.state, p.run.phases);
+      planned = p;
+      resuming = setup.state;
+      return { view: viewOf(loaded), auth, certsDir: pki, plan: remainingPlan(p.plan, setup.state) };
+    },
+
+    async rollback(runId, hooks) {
+      await close();
+      planned = undefined;
+      resuming = undefined;
+      const r = await rollbackById({
+        stateDir: stateDir(env),
+        runId,
+        bus: busFor(hooks),
+        connectOptions: connectOptions(hooks),
+      });
+      return { nodes: r.nodes, failed: r.failed };
+    },
+
+    suggestSaveDir() {
+      const stamp = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
+      return Promise.resolve(
+        join(stateDir(env), 'saved', `${loaded?.inventory.cluster ?? 'cluster'}-${stamp}`),
+      );
+    },
+
+    async saveAnswers(dir) {
+      if (planned === undefined || loaded === undefined || certs === undefined) {
+        throw notYet('review the plan');
+      }
+      return saveReplay(expandHome(dir, cwd), loaded.inventory, planned, certs, secrets());
+    },
+
     async loadInventory(path) {
       await close();
+      resuming = undefined;
       loaded = await loadInventory(path);
       const inv = loaded.inventory;
       const view: InventoryView = {
@@ -185,6 +263,7 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     },
 
     async plan(auth, hooks, signal) {
+      resuming = undefined;
       if (certs === undefined) throw notYet('choose certificates');
       if (sessions.size === 0) throw notYet('run preflight');
       const generate = certs.source.kind === 'generate';
@@ -213,6 +292,21 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       if (certs === undefined) throw notYet('choose certificates');
       started = { run: planned, pkiDir: certs.dir };
       verified = undefined;
+      if (resuming !== undefined) {
+        const r = await runResumed(
+          {
+            ...planned,
+            inventory: loaded.inventory,
+            stateDir: stateDir(env),
+            connectOptions: connectOptions(hooks),
+            onReconnected: (s) => reconnected.push(s),
+            bus: busFor(hooks),
+            signal,
+          },
+          resuming,
+        );
+        return { runId: r.result.runId, journal: r.journalPath };
+      }
       const { result, journalPath } = await applyPlanned({
         ...planned,
         inventory: loaded.inventory,

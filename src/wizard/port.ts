@@ -7,6 +7,7 @@ import type { PlanDocument } from '../core/harden.js';
 import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
 import type { AuthMode } from '../steps/context.js';
 import type {
+  SavedAnswers,
   BuildInventoryInput,
   RunFiles,
   CertView,
@@ -67,4 +68,22 @@ export interface WizardEngine {
   setRoleAuth?(roles: Readonly<Record<string, RoleAuthChoice>>): void;
   /** Close every SSH session; safe to call twice. */
   close(): Promise<void>;
+
+  // ── Interrupted runs (welcome screen) and answers saved for a headless replay (plan screen) ──
+  /**
+   * An interrupted run, as `pgharden resume RUN_ID` prepares it: inventory, auth and certificates
+   * from its journal, preflight, and the plan of what is left (shown before anything runs). A later
+   * apply() continues that run under its own id and journal.
+   */
+  prepareResume(
+    runId: string,
+    hooks: EngineHooks,
+    signal: AbortSignal,
+  ): Promise<{ view: InventoryView; auth: AuthMode; certsDir: string; plan: PlanDocument }>;
+  /** `pgharden rollback RUN_ID`: undo the run from its journal with fresh sessions. */
+  rollback(runId: string, hooks: EngineHooks): Promise<{ nodes: Record<string, string[]>; failed: string[] }>;
+  /** Where "save for a headless replay" suggests writing (under the state dir). */
+  suggestSaveDir(): Promise<string>;
+  /** The inventory (with the chosen auth) and the plan as `pgharden plan -o` writes it; 0700 dir, 0600 files. */
+  saveAnswers(dir: string): Promise<SavedAnswers>;
 }

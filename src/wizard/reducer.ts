@@ -2,6 +2,7 @@
 // without Ink; the effects layer (controller.ts) does the work the intents ask for.
 import type { ExitCode } from '../core/errors.js';
 import { reduceEvent } from './event-reducer.js';
+import { reduceFlows, rollingBack, saveOpen } from './flows-reducer.js';
 import { SUPPORTED_JOBS, type Action, type Job, type Screen, type WizardState } from './state.js';
 
 export const JOB_LABELS: Record<Job, string> = {
@@ -19,6 +20,7 @@ const BACK: Partial<Record<Screen, Screen>> = {
   certificates: 'auth',
   plan: 'certificates',
   audit: 'inventory',
+  run: 'welcome',
 };
 
 /** Can the operator leave the current screen backwards right now? */
@@ -27,6 +29,7 @@ export function canGoBack(s: WizardState): boolean {
   if ((s.secretPrompts?.length ?? 0) > 0) return false;
   if (s.screen === 'preflight' && s.preflight.status === 'running') return false;
   if (s.screen === 'audit' && s.audit.status === 'running') return false;
+  if (saveOpen(s)) return false;
   return s.screen === 'welcome' || BACK[s.screen] !== undefined;
 }
 
@@ -49,12 +52,25 @@ function back(s: WizardState): WizardState {
   if (s.error !== undefined) return { ...s, error: undefined };
   if (!canGoBack(s)) return s;
   if (s.screen === 'welcome') return s; // leaving the wizard: the controller exits with 0
+  if (s.screen === 'plan' && s.runAction?.kind === 'resume') {
+    // The rest of an interrupted run: back to its choices (the controller closes the sessions).
+    const history = s.history.slice(0, Math.max(0, s.history.lastIndexOf('run')));
+    return {
+      ...s,
+      screen: 'run',
+      history,
+      error: undefined,
+      plan: undefined,
+      runAction: { runId: s.runAction.runId },
+    };
+  }
   const target = BACK[s.screen] ?? 'welcome';
   const history = s.history.slice(0, Math.max(0, s.history.lastIndexOf(target)));
   const next: WizardState = { ...s, screen: target, history, error: undefined };
   if (target === 'inventory' || target === 'welcome') {
     return {
       ...next,
+      runAction: undefined,
       preflight: { rows: [], details: [], findings: [], status: 'idle' },
       audit: { status: 'idle', findings: [] },
       plan: undefined,
@@ -131,6 +147,17 @@ function applyFailed(s: WizardState, a: Extract<Action, { type: 'apply:failed' }
 
 export function reduce(s: WizardState, a: Action): WizardState {
   switch (a.type) {
+    case 'run:select':
+    case 'run:resume':
+    case 'run:rollback':
+    case 'run:planned':
+    case 'run:rolled-back':
+    case 'save:ask':
+    case 'save:write':
+    case 'save:close':
+    case 'save:suggested':
+    case 'save:done':
+      return reduceFlows(s, a);
     case 'job:choose':
       return s.screen === 'welcome' ? choose(s, a.job) : s;
     case 'back':
@@ -179,7 +206,9 @@ export function reduce(s: WizardState, a: Action): WizardState {
     case 'plan:confirm': {
       if (s.screen !== 'plan' || s.plan === undefined) return s;
       const needed = s.plan.nodes.some((n) => n.steps.some((st) => st.needed));
-      if (!needed) return { ...go(s, 'verify'), verify: { status: 'running', rows: [] } };
+      // A resumed run always goes through apply: its journal must end with run:done.
+      if (!needed && s.runAction?.kind !== 'resume')
+        return { ...go(s, 'verify'), verify: { status: 'running', rows: [] } };
       return { ...go(s, 'apply'), apply: { status: 'running', done: [], live: {} } };
     }
     case 'hostkey:answer':
@@ -193,7 +222,7 @@ export function reduce(s: WizardState, a: Action): WizardState {
     case 'secret:ask':
       return { ...s, secretPrompts: [...(s.secretPrompts ?? []), a.prompt] };
     case 'interrupt:request':
-      return s.exitCode === undefined ? { ...s, quitConfirm: true } : s;
+      return s.exitCode === undefined && !rollingBack(s) ? { ...s, quitConfirm: true } : s;
     case 'interrupt:cancel':
       return { ...s, quitConfirm: false };
     case 'interrupt:confirm':

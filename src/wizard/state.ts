@@ -22,7 +22,9 @@ export type Screen =
   | 'apply'
   | 'verify'
   | 'audit'
-  | 'done';
+  | 'done'
+  /** An interrupted run chosen on the welcome screen: resume, roll back or back. */
+  | 'run';
 
 export interface ErrorView {
   code: string;
@@ -154,6 +156,31 @@ export interface InterruptedRunView {
   interrupted: number;
 }
 
+export interface RunAction {
+  runId: string;
+  /** Chosen on the run screen; resume goes through the plan screen (the rest of the run). */
+  kind?: 'resume' | 'rollback' | undefined;
+}
+
+/** What "save for a headless replay" wrote: inventory + plan, never a secret. */
+export interface SavedAnswers {
+  dir: string;
+  inventory: string;
+  plan: string;
+  /** The exact headless command that replays the plan. */
+  command: string;
+  /** Environment variables the replay needs (passwords the operator typed or gave by env). */
+  env: string[];
+  /** Nodes whose host key was accepted for this wizard run only: the replay refuses them until saved. */
+  hostKeysOnce?: string[] | undefined;
+}
+
+export interface SaveView {
+  /** The directory field is open, with this suggestion. */
+  asking?: { dir: string } | undefined;
+  saved?: SavedAnswers | undefined;
+}
+
 export interface HostKeyPrompt {
   id: string;
   info: HostKeyInfo;
@@ -208,6 +235,11 @@ export interface WizardState {
   quitConfirm: boolean;
   /** Set once: the app unmounts and exits with it. */
   exitCode?: ExitCode | undefined;
+  // ── Interrupted runs acted on from the welcome screen; answers saved for a headless replay ──
+  /** The interrupted run chosen on the welcome screen, and what the operator does with it. */
+  runAction?: RunAction | undefined;
+  /** The plan screen's "save for a headless replay" (s). */
+  save?: SaveView | undefined;
   welcome: { inventories: string[]; runs: InterruptedRunView[] };
   inventory: { view?: InventoryView | undefined; sshHosts?: SshHostView[] | undefined };
   preflight: {
@@ -282,7 +314,14 @@ export type Intent =
   | { type: 'interrupt:request' }
   | { type: 'interrupt:cancel' }
   | { type: 'interrupt:confirm' }
-  | { type: 'finish' };
+  | { type: 'finish' }
+  // interrupted runs (welcome → run screen) and saving answers (plan screen)
+  | { type: 'run:select'; runId: string }
+  | { type: 'run:resume' }
+  | { type: 'run:rollback' }
+  | { type: 'save:ask' }
+  | { type: 'save:write'; dir: string }
+  | { type: 'save:close' };
 
 /** What the effects layer reports back. */
 export type Result =
@@ -303,7 +342,12 @@ export type Result =
   | { type: 'verify:finished'; exitCode: ExitCode }
   | { type: 'run:files'; files: RunFiles }
   | { type: 'audit:finished'; findings: Finding[]; exitCode: ExitCode }
-  | { type: 'exit'; code: ExitCode };
+  | { type: 'exit'; code: ExitCode }
+  // interrupted runs and saved answers
+  | { type: 'run:planned'; view: InventoryView; auth: AuthMode; certsDir: string; plan: PlanDocument }
+  | { type: 'run:rolled-back'; exitCode: ExitCode; nodes: Record<string, string[]>; failed: string[] }
+  | { type: 'save:suggested'; dir: string }
+  | { type: 'save:done'; saved: SavedAnswers };
 
 export type Action = Intent | Result;
 export type Dispatch = (intent: Intent) => void;

@@ -166,6 +166,45 @@ describe('pgharden rotate (leaf re-issue, same CA)', () => {
     expect(sql(pg2, 'SHOW ssl_cert_file')).toMatch(/\/server\.crt$/);
   }, 120_000);
 
+  it('imported replacements: one without a SAN is refused by lint before anything changes; a good one is served', async () => {
+    const dir = join(work, 'company');
+    execFileSync('mkdir', ['-p', dir]);
+    const pg1 = lab.nodes[0] as LabNode;
+    // Signed by the cluster CA here; what matters is what lint says about it.
+    const sign = (ext: string): void => {
+      execFileSync('sh', [
+        '-c',
+        `cd ${dir} && openssl ecparam -name prime256v1 -genkey -noout -out pg1.key 2>/dev/null && chmod 600 pg1.key &&
+         openssl req -new -key pg1.key -subj /CN=pg1 -out pg1.csr &&
+         printf '%b' '${ext}' > pg1.ext &&
+         openssl x509 -req -in pg1.csr -CA ${join(pki, 'root.crt')} -CAkey ${join(pki, 'root.key')} -CAcreateserial -days 90 -sha256 -extfile pg1.ext -out pg1.crt 2>/dev/null`,
+      ]);
+    };
+    const base =
+      'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature\\nextendedKeyUsage=serverAuth\\n';
+    sign(base);
+    const before = served(pg1);
+    const pkiBefore = await localPki();
+    const refused = await runCli(rotateArgs('--nodes', 'pg1', '--certs', `import:${dir}`));
+    expect(refused.code).toBe(2);
+    const summary = jsonEvents(refused.stdout).at(-1) as { error?: { code?: string; message?: string } };
+    expect(summary.error?.code).toBe('rotate.import-lint');
+    expect(summary.error?.message).toMatch(/pg1: .*san/i);
+    expect(served(pg1)).toBe(before);
+    expect(await localPki()).toEqual(pkiBefore);
+
+    sign(`${base}subjectAltName=IP:${pg1.host}\\n`);
+    const want = /Fingerprint=([0-9A-F:]+)/.exec(
+      execFileSync('openssl', ['x509', '-in', join(dir, 'pg1.crt'), '-noout', '-fingerprint', '-sha256'], {
+        encoding: 'utf8',
+      }),
+    )?.[1];
+    const run = await runCli(rotateArgs('--nodes', 'pg1', '--certs', `import:${dir}`));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(served(pg1)).toBe(want);
+    expect(await readFile(join(pki, 'pg1.crt'), 'utf8')).toBe(await readFile(join(dir, 'pg1.crt'), 'utf8'));
+  }, 120_000);
+
   it('a node that refuses the switch → exit 4: every node serves its old certificate, files and local PKI as before', async () => {
     const pg3 = lab.nodes.find((n) => n.name === 'pg3') as LabNode;
     // ALTER SYSTEM writes postgresql.auto.conf.tmp and renames it: an immutable file by that name

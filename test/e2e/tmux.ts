@@ -105,18 +105,24 @@ export class Terminal {
   }
 
   /**
-   * Polls the screen (or, with `scrollback`, screen and history) until `want` matches; throws with
-   * the last screen when `ms` pass first.
+   * Polls the screen (or, with `scrollback`, screen and history) until `want` matches (a string it
+   * contains, a pattern, or a test of the whole screen); throws with the last screen when `ms` pass first.
    */
   async waitFor(
-    want: string | RegExp,
+    want: string | RegExp | ((screen: string) => boolean),
     { ms = 30_000, scrollback = false }: { ms?: number; scrollback?: boolean } = {},
   ): Promise<string> {
     const deadline = Date.now() + ms;
     let last = '';
     for (;;) {
       last = scrollback ? this.history() : this.screen();
-      if (typeof want === 'string' ? last.includes(want) : want.test(last)) return last;
+      const ok =
+        typeof want === 'string'
+          ? last.includes(want)
+          : typeof want === 'function'
+            ? want(last)
+            : want.test(last);
+      if (ok) return last;
       if (Date.now() > deadline) {
         throw new Error(`terminal: no ${String(want)} within ${ms} ms; the screen was:\n${last}`);
       }

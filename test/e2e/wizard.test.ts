@@ -3,34 +3,40 @@
 // headless with `pgharden verify`; and Ctrl-C during apply: confirm, roll back, exit 130, terminal
 // restored, cluster as before. Each test starts from a fresh insecure lab and the file leaves one.
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/core/journal.js';
 import type { RunReport } from '../../src/core/report.js';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
-import { BIN, checksums, jsonEvents, runCli } from './rig.js';
+import { checksums, jsonEvents, runCli } from './rig.js';
 import { confFiles, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
 import { snapshot } from './lab-snapshot.js';
-import { Terminal } from './tmux.js';
+import type { Terminal } from './tmux.js';
+import {
+  confirmApply,
+  ending,
+  expectCleanScreens,
+  expectOneFrame,
+  expectTerminalRestored,
+  loadInventory,
+  preflightToPlan,
+  WizardRig,
+} from './wizard-rig.js';
 
 let lab: Lab;
+let rig: WizardRig;
 let work: string;
-let home: string;
-let term: Terminal | undefined;
 
 beforeEach(async () => {
   lab = await up('streaming');
-  work = await mkdtemp(join(tmpdir(), 'pgharden-wizard-'));
-  home = join(work, 'home');
-  await mkdir(home, { recursive: true });
+  rig = await WizardRig.create(lab);
+  work = rig.work;
 }, 120_000);
 
 afterEach(() => {
-  term?.kill();
-  term = undefined;
+  rig.killAll();
 });
 
 // The other e2e files expect the deliberately insecure lab.
@@ -38,88 +44,21 @@ afterAll(async () => {
   await up('streaming');
 }, 120_000);
 
-const envName = (role: string): string =>
-  `PGHARDEN_PASSWORD_${role.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-
-/** The pane's whole environment: a person's terminal, no CI, the lab's passwords as SPEC §3 says. */
-function paneEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: home,
-    LANG: 'C.UTF-8',
-    TERM: 'xterm-256color',
-    NO_COLOR: '1',
-    ...extra,
-  };
-  for (const [role, password] of Object.entries(lab.passwords)) env[envName(role)] = password;
-  return env;
-}
-
-/** Runs the wizard in a fresh 80×24 pane; after it ends the pane prints its exit code and stty. */
-function startWizard(extra: Record<string, string> = {}): Terminal {
-  term = new Terminal({
-    command: `node ${BIN}; echo "exit=$?"; stty -a`,
-    cwd: home,
-    env: paneEnv(extra),
-    rawLog: join(work, 'pane.raw'),
-  });
-  return term;
-}
-
 /** Welcome → inventory (typed path) → preflight → auth scram → generate certificates → plan → a, y. */
 async function driveToApply(t: Terminal, inventory: string): Promise<void> {
-  await t.waitFor(/❯ First-time hardening/);
-  t.keys('Enter');
-  await t.waitFor('❯ Load an inventory file…');
-  t.keys('Enter');
-  await t.waitFor('Inventory file (YAML');
-  t.type(inventory);
-  // As a person does: see the path in the field, then press Enter. (@inkjs/ui's TextInput submits
-  // the value of its last render: text and Enter arriving in one read would submit an empty field.)
-  await t.waitFor(inventory);
-  t.keys('Enter');
-  const preflight = await t.waitFor('Preflight of lab-streaming: done', { ms: 60_000 });
-  // The inventory names the lab's known_hosts: a first-use prompt here would be a bug.
-  expect(preflight).not.toMatch(/Unknown host key/);
+  await loadInventory(t, inventory);
+  const plan = await preflightToPlan(t, 'scram');
+  // The inventory names the lab's known_hosts (preflightToPlan refuses a first-use prompt): every
+  // node was reached.
+  const preflight = t.screens.find((s) => s.includes('Preflight of lab-streaming: done')) ?? '';
   for (const n of lab.nodes)
     expect(preflight).toMatch(new RegExp(`✓ ${n.name} ${n.host.replace(/\./g, '\\.')}`));
-  t.keys('Enter');
-  await t.waitFor('❯ SCRAM (scram-sha-256 over TLS)');
-  t.keys('Enter');
-  await t.waitFor('❯ Generate: cluster CA');
-  t.keys('Enter');
-  await t.waitFor('Enter: plan · g: generate', { ms: 60_000 });
-  t.keys('Enter');
-  const plan = await t.waitFor('a: apply…', { ms: 60_000 });
-  expectOneFrame(plan);
   expect(plan).toMatch(/Plan for lab-streaming \(auth scram\): \d+ step\(s\), \d+ reload\(s\), 0 restarts/);
-  t.keys('a');
-  await t.waitFor(`Apply this plan to ${lab.nodes.length} node(s) now?`);
-  t.keys('y');
-}
-
-/** The pane's command ended: its exit code and the terminal modes stty saw afterwards. */
-async function ending(t: Terminal, ms = 120_000): Promise<{ code: number; stty: string; text: string }> {
-  const text = await t.waitFor(/exit=\d+[\s\S]*speed/, { ms, scrollback: true });
-  const code = Number(/exit=(\d+)/.exec(text)?.[1]);
-  return { code, stty: text.slice(text.indexOf('exit=')), text };
-}
-
-/** One frame at a time: a second header means a frame was not erased (something else wrote). */
-function expectOneFrame(screen: string): void {
-  expect(screen.match(/^pgharden · /gm)).toHaveLength(1);
-}
-
-/** No password, key or Node warning on any screen the test saw. */
-function expectCleanScreens(t: Terminal): void {
-  const all = t.screens.join('\n');
-  expect(all).not.toMatch(/\(node:\d+\)|Warning:/);
-  for (const p of Object.values(lab.passwords)) expect(all).not.toContain(p);
-  expect(all).not.toMatch(/PRIVATE KEY/);
+  await confirmApply(t, lab.nodes.length);
 }
 
 /** The wizard's state dir: $HOME/.local/state/pgharden (HOME is the test's). */
-const stateDir = (): string => join(home, '.local', 'state', 'pgharden');
+const stateDir = (): string => rig.stateDir;
 
 /** psql from the operator machine with a connection string of the bundle; the password by env. */
 function psqlAs(conninfo: string, password: string, query: string): string {
@@ -142,7 +81,7 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
   it('first-time hardening by keystrokes: scram, generated certificates, applied, verified; headless verify agrees', async () => {
     const inv = await labInventory(lab, work, 'wizard', join(work, 'pki'));
     const before = started();
-    const t = startWizard();
+    const t = rig.start();
     await driveToApply(t, inv);
     const done = await t.waitFor('Enter: exit (', { ms: 120_000 });
     expectOneFrame(done);
@@ -160,9 +99,8 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
     const end = await ending(t);
     expect(end.code).toBe(0);
     // Raw mode is off again: line editing and echo are back.
-    expect(end.stty).toMatch(/(^|\s)icanon(\s|$)/m);
-    expect(end.stty).toMatch(/(^|\s)echo(\s|$)/m);
-    expectCleanScreens(t);
+    expectTerminalRestored(end.stty);
+    expectCleanScreens(t, lab);
 
     const app = lab.passwords['app'] ?? '';
     const verify = await runCli(['verify', '-i', inv, '--json'], { PGHARDEN_PASSWORD_APP: app });
@@ -207,7 +145,7 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
     const beforeSnap = await snapshot(lab);
     // The run stops (test-only pause) before pg1's second step: the first one is done by then, so
     // Ctrl-C lands mid-run whatever the machine's speed.
-    const t = startWizard({ PGHARDEN_TEST_PAUSE_AT: `${primary().name}:tls.install-server-cert` });
+    const t = rig.start({ PGHARDEN_TEST_PAUSE_AT: `${primary().name}:tls.install-server-cert` });
     await driveToApply(t, inv);
     await t.waitFor(new RegExp(`✓ ${primary().name} tls\\.install-ca`), { ms: 60_000 });
     t.keys('C-c');
@@ -215,10 +153,9 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
     t.keys('y');
     const end = await ending(t);
     expect(end.code).toBe(130);
-    expect(end.stty).toMatch(/(^|\s)icanon(\s|$)/m);
-    expect(end.stty).toMatch(/(^|\s)echo(\s|$)/m);
+    expectTerminalRestored(end.stty);
     expect(end.text).toMatch(/↺ pg1 tls\.install-ca/);
-    expectCleanScreens(t);
+    expectCleanScreens(t, lab);
 
     expect(await checksums(files)).toEqual(beforeSums);
     expect(await snapshot(lab)).toEqual(beforeSnap);
