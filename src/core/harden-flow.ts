@@ -28,6 +28,8 @@ import { getParam, parseConninfo } from '../pgconf/conninfo.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode, HardenContext } from '../steps/context.js';
+import { autoctlAfterRollback } from '../steps/pgaf-autoctl.js';
+import { waitSsl } from '../steps/pgaf-enable-ssl.js';
 import { PGAF_ROLES } from '../steps/pgaf-pgpass.js';
 import { pgConn } from '../steps/tls-files.js';
 import { detectFormation, type Formation } from '../topologies/pg-auto-failover-detect.js';
@@ -177,6 +179,15 @@ export async function runConfirmedPlan(
       ...np,
       reconnect: reconnector(req.inventory, np.facts.node, np.session, req.connectOptions, req.onReconnected),
       afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
+        // pg_auto_failover: pg_autoctl reads its restored files (one service restart per node).
+        if (np.facts.autoctl !== undefined) {
+          await autoctlAfterRollback(
+            session,
+            np.facts,
+            (want) => waitSsl(session, np.facts, want, signal),
+            signal,
+          );
+        }
         await psqlQueries(
           session,
           pgConn(np.facts),

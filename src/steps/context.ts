@@ -71,4 +71,11 @@ export interface AutoctlFacts {
   monitor: { name: string; host: string; port: number };
   /** Every data node of the formation (host and port as pg_autoctl registered them). */
   dataNodes: { name: string; host: string; port: number }[];
+  /**
+   * Set by a pgaf step's undo once the engine restored a file pg_autoctl reads (pg_autoctl.cfg and
+   * what it generates): the node's service is restarted ONCE, after every step of the node is
+   * undone (autoctlAfterRollback), not by each step (pg_autoctl's supervisor budget, see
+   * restartNodeService).
+   */
+  restored?: boolean | undefined;
 }

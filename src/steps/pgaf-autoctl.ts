@@ -5,6 +5,7 @@
 // are in LAB-NOTES ("pg_auto_failover 2.0 (Debian)") and docs/decisions.md.
 import { posix } from 'node:path';
 import { FailedError } from '../core/errors.js';
+import type { FileChange } from '../core/step.js';
 import { psqlQueries } from '../remote/psql.js';
 import { shellQuote } from '../remote/shell.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -19,6 +20,9 @@ export function autoctlOf(h: HardenContext): AutoctlFacts {
   return h.autoctl;
 }
 
+/** Seconds a restarted pg_autoctl service must stay up before anything signals it. */
+const STABLE_S = 3;
+
 const AUTOCTL_SH = 'PGDATA=$1; export PGDATA; shift; exec pg_autoctl "$@" 2>&1';
 
 /** `pg_autoctl ARGS…` as the PostgreSQL OS user with its PGDATA; stdout and stderr together. */
@@ -31,6 +35,31 @@ export async function autoctl(
 ): Promise<string> {
   return runAsPg(session, h, AUTOCTL_SH, [h.facts.pg.dataDir, ...args], what, signal);
 }
+
+/**
+ * pg_hba.conf of a keeper, as a planned file that pgharden itself leaves as it is: when its service
+ * restarts or reloads with ssl on and the new auth_method, pg_autoctl adds `hostssl … <method>`
+ * lines for the other nodes to it (measured: a run that failed before hba.hostssl left node1's
+ * pg_hba.conf with them after the rollback). Planned by the pgaf steps that make pg_autoctl do so,
+ * the engine backs the original up before they run (one backup per file per run) and restores it
+ * on undo. Not with --skip-pg-hba (pg_autoctl never edits it), not on the monitor (it edits its
+ * pg_hba.conf only when a node registers).
+ */
+export function autoctlHbaFile(h: HardenContext): FileChange | undefined {
+  const a = autoctlOf(h);
+  if (a.kind !== 'keeper' || a.skipPgHba) return undefined;
+  return {
+    path: h.facts.pg.hbaFile,
+    owner: h.facts.osUser,
+    mode: 0o600,
+    before: h.facts.pg.hbaText,
+    after: h.facts.pg.hbaText,
+  };
+}
+
+/** The plan's line for autoctlHbaFile. */
+export const AUTOCTL_HBA_NOTE =
+  '# pg_hba.conf backed up first: pg_autoctl may add hostssl lines for the other nodes to it (a rollback restores it)';
 
 // ---- pg_autoctl.cfg -------------------------------------------------------------------------------
 
@@ -145,15 +174,24 @@ export async function reloadService(session: RemoteSession, h: HardenContext, si
 // $1 PGDATA, $2 service. `do service restart` exits 12 ("Failed to find pid for service name")
 // when it looks for the new pid while the supervisor is still starting it (measured): the restart
 // happened, so the exit status is not trusted; the new pid is polled for instead (10 s). Never
-// retried: the supervisor stops pg_autoctl altogether — PostgreSQL included — after more than 5
-// restarts of a service within 300 s (SUPERVISOR_SERVICE_MAX_RETRY / _MAX_TIME, measured too).
+// retried: pg_autoctl's supervisor stops pg_autoctl altogether — PostgreSQL included — when a
+// service starts more than 5 times within 300 s, its first start included (SUPERVISOR_SERVICE_MAX_RETRY
+// / _MAX_TIME; a formation started a minute ago has 4 restarts left). The new pid must then still be
+// the service's 3 s later: a service that dies at start (and is restarted by the supervisor, spending
+// that budget) is reported, not waited through.
 const RESTART_SH = `PGDATA=$1; export PGDATA; PG_AUTOCTL_DEBUG=1; export PG_AUTOCTL_DEBUG
 old=$(pg_autoctl do service getpid "$2" 2>/dev/null)
 pg_autoctl do service restart "$2" >/dev/null 2>&1
 i=0
 while [ $i -lt 50 ]; do
   new=$(pg_autoctl do service getpid "$2" 2>/dev/null)
-  if [ -n "$new" ] && [ "$new" != "$old" ]; then echo "restarted $new"; exit 0; fi
+  if [ -n "$new" ] && [ "$new" != "$old" ]; then
+    sleep ${STABLE_S}
+    now=$(pg_autoctl do service getpid "$2" 2>/dev/null)
+    if [ "$now" = "$new" ]; then echo "restarted $new"; exit 0; fi
+    echo "pg_autoctl's $2 service did not stay up after its restart (pid $new, then '$now')" >&2
+    exit 1
+  fi
   i=$((i+1)); sleep 0.2
 done
 echo "pg_autoctl's $2 service did not come back (pid before: $old)" >&2
@@ -161,9 +199,12 @@ exit 1`;
 
 /**
  * Restarts the sub-process that reads pg_autoctl.cfg at its start (keeper: node-active, monitor:
- * listener). Needed for settings a reload does not take — postgresql.auth_method is written back
- * to its old value by the reload it triggers (LAB-NOTES). PostgreSQL keeps running. Counts against
- * the supervisor's 5 restarts per 300 s: callers restart only when the file really changed.
+ * listener), and returns once the new process has run for a few seconds (its signal handlers are
+ * installed: a SIGHUP before that would kill it, and the supervisor would count one more start).
+ * Needed for settings a reload does not take — postgresql.auth_method is written back to its old
+ * value by the reload it triggers (LAB-NOTES). PostgreSQL keeps running. Counts against the
+ * supervisor's budget (see RESTART_SH): callers restart at most once per node per apply step that
+ * changes pg_autoctl.cfg, and once per node per rollback.
  */
 export async function restartNodeService(
   session: RemoteSession,
@@ -219,27 +260,37 @@ export async function showState(
 
 /**
  * Polls `pg_autoctl show state` (from this node: keepers ask the monitor) until the formation is
- * settled, within a bound: a primary_conninfo change restarts a standby and the group goes through
- * catchingup / wait_primary for a few seconds (LAB-NOTES). No fixed sleep.
+ * settled and has stayed settled for `stableMs` (every reading in between settled too), within a
+ * bound: a primary_conninfo change or a service restart makes a standby restart a moment later, and
+ * the group goes through catchingup / wait_primary for a few seconds (LAB-NOTES); a single settled
+ * reading can predate that. No fixed sleep.
  */
 export async function waitSettled(
   session: RemoteSession,
   h: HardenContext,
   signal?: AbortSignal,
   timeoutMs = 90_000,
+  stableMs = STABLE_S * 1000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let why = 'no answer';
+  let settledSince: number | undefined;
   // A change takes a moment to reach the monitor: a state read right away may predate it.
   await sleep(500, signal);
   for (;;) {
     try {
       const states = await showState(session, h, signal);
       const u = unsettled(states);
-      if (u === undefined) return;
-      why = u;
+      if (u === undefined) {
+        settledSince ??= Date.now();
+        if (Date.now() - settledSince >= stableMs) return;
+      } else {
+        settledSince = undefined;
+        why = u;
+      }
     } catch (err) {
       if (signal?.aborted === true) throw err;
+      settledSince = undefined;
       why = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) {
@@ -359,10 +410,8 @@ export function waitPgUp(session: RemoteSession, h: HardenContext, signal?: Abor
 }
 
 /**
- * The wait at the end of an undo. A keeper cannot always ask the monitor during a rollback (its
- * .pgpass is gone while the monitor's pg_hba.conf still wants a password, until the monitor is
- * undone, last), so keepers wait for their PostgreSQL only; the monitor, undone last, waits for the
- * whole formation to settle.
+ * The wait at the end of a pgaf step's undo: PostgreSQL answers. Service restarts and the formation
+ * wait come once per node, after all of its steps are undone (autoctlAfterRollback).
  */
 export async function settleAfterUndo(
   session: RemoteSession,
@@ -370,7 +419,41 @@ export async function settleAfterUndo(
   signal?: AbortSignal,
 ): Promise<void> {
   await waitPgUp(session, h, signal);
-  if (autoctlOf(h).kind === 'monitor') await waitSettled(session, h, signal, 120_000);
+}
+
+/** A pgaf step's undo: the engine restored a file pg_autoctl reads; see autoctlAfterRollback. */
+export function markRestored(h: HardenContext): void {
+  autoctlOf(h).restored = true;
+}
+
+/**
+ * After every step of a pg_auto_failover node was undone in a run (the engine restored the files
+ * newest first): when a pgaf step restored pg_autoctl's files, restart the node's service ONCE —
+ * the restarted service reads the restored pg_autoctl.cfg and, in its first loop, rewrites
+ * postgresql-auto-failover.conf from it and reloads PostgreSQL — then SIGHUP it (the monitor's
+ * listener too) once it has run a few seconds, and wait for `ssl` to be as before. Restart first: a
+ * SIGHUP to a service still holding the run's values writes them back over the restored file
+ * (auth_method, measured). Keepers then wait for their PostgreSQL only (they cannot always reach
+ * the monitor during a rollback: their .pgpass is gone while the monitor's pg_hba.conf still wants
+ * a password, until the monitor, undone last, is back); the monitor waits for the whole formation
+ * to settle, stably.
+ */
+export async function autoctlAfterRollback(
+  session: RemoteSession,
+  h: HardenContext,
+  waitSsl: (want: boolean) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const a = autoctlOf(h);
+  await waitPgUp(session, h, signal);
+  if (a.restored === true) {
+    await restartNodeService(session, h, signal);
+    await reloadService(session, h, signal);
+    a.restored = false;
+  }
+  await waitSsl(h.facts.pg.settings['ssl']?.setting === 'on');
+  await waitPgUp(session, h, signal);
+  if (a.kind === 'monitor') await waitSettled(session, h, signal, 120_000);
 }
 
 // $1 PGDATA. For `pgharden rollback RUN_ID`, which restores files from the journal alone (no step
@@ -393,6 +476,7 @@ while [ $i -lt 50 ]; do
   i=$((i+1)); sleep 0.2
 done
 [ $i -lt 50 ] || exit 3
+sleep ${STABLE_S}
 kill -HUP "$(sed -n 1p "$pidfile")" 2>/dev/null || true
 echo pgaf`;
 

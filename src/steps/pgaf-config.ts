@@ -6,14 +6,17 @@
 // `pg_autoctl config set postgresql.auth_method` is reverted by the very reload it triggers
 // (LAB-NOTES), so pgharden writes the file (atomic rename, 0600) and restarts the service that reads
 // it at start (keeper: node-active, monitor: listener); PostgreSQL keeps running.
-// Undo: the engine restores pg_autoctl.cfg and postgresql.auto.conf; the service is restarted
-// again to read the old file, PostgreSQL reloaded, and the formation waited for.
+// Undo: the engine restores pg_autoctl.cfg and postgresql.auto.conf, PostgreSQL reloads; the service
+// is restarted once per node after all of its steps are undone (autoctlAfterRollback).
 import { defineStep, emptyPlan } from '../core/step.js';
 import { psqlExec } from '../remote/psql.js';
 import type { HardenContext } from './context.js';
 import { predictAutoConf } from './enable-ssl.js';
 import {
+  AUTOCTL_HBA_NOTE,
+  autoctlHbaFile,
   autoctlOf,
+  markRestored,
   maskSecrets,
   parseIni,
   pollPg,
@@ -90,9 +93,12 @@ export const pgafConfig = defineStep<HardenContext>({
         after: predictAutoConf(autoBefore, { password_encryption: 'scram-sha-256' }),
       },
     );
+    const hba = autoctlHbaFile(h);
+    if (hba !== undefined) p.files.push(hba);
     p.sql.push("ALTER SYSTEM SET password_encryption = 'scram-sha-256'", 'SELECT pg_reload_conf()');
     p.commands.push(
       `pg_autoctl do service restart ${a.kind === 'monitor' ? 'listener' : 'node-active'}   # reads pg_autoctl.cfg again; PostgreSQL keeps running`,
+      ...(hba === undefined ? [] : [AUTOCTL_HBA_NOTE]),
       ...(a.skipPgHba
         ? ['# --skip-pg-hba: pg_autoctl never edits pg_hba.conf here; pgharden owns it (hba.hostssl)']
         : []),
@@ -139,13 +145,12 @@ export const pgafConfig = defineStep<HardenContext>({
     return cfg?.mode === 0o600 && c['postgresql.auth_method'] === authMethodOf(h);
   },
   async undo({ session, facts: h, signal }) {
+    // pg_autoctl.cfg is restored by the engine (by this step when it backed it up, or by the earlier
+    // pgaf.enable-ssl); the service restart that makes pg_autoctl read it comes once per node, after
+    // all of its steps are undone (autoctlAfterRollback).
     await waitPgUp(session, h, signal);
+    markRestored(h);
     await plainReload(session, h, signal);
-    // When an earlier step of the run backed pg_autoctl.cfg up first, the file still holds this
-    // step's change here, and that step's undo restores it and restarts the service: restarting now
-    // would only spend one of the supervisor's 5 restarts per 300 s (see restartNodeService).
-    const now = parseIni(await readText(session, h, autoctlOf(h).cfgPath, signal));
-    if (now['postgresql.auth_method'] !== authMethodOf(h)) await restartNodeService(session, h, signal);
     await settleAfterUndo(session, h, signal);
   },
 });

@@ -7,10 +7,10 @@
 // follows in the keeper's loop and restarts the standby.
 //
 // Undo: the engine has put pg_autoctl.cfg, postgresql-auto-failover.conf and (standby)
-// postgresql-auto-failover-standby.conf back from their backups. pg_autoctl.cfg is the source of
-// truth (the service regenerates the .conf from it at every reload), so the service is signalled to
-// re-read it, PostgreSQL is reloaded, and the step waits for ssl to be off again and the formation
-// to settle (docs/decisions.md, "pg_auto_failover").
+// postgresql-auto-failover-standby.conf back from their backups, and PostgreSQL reloads them.
+// pg_autoctl.cfg is the source of truth (the service regenerates the .conf from it at every reload),
+// so once every step of the node is undone its service is restarted once, signalled, and ssl waited
+// for (autoctlAfterRollback; docs/decisions.md, "pg_auto_failover").
 import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan, type FileChange } from '../core/step.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -18,6 +18,8 @@ import type { HardenContext } from './context.js';
 import { tlsServed } from './enable-ssl.js';
 import {
   autoctl,
+  AUTOCTL_HBA_NOTE,
+  autoctlHbaFile,
   autoctlOf,
   LOG_ERRORS,
   logPosition,
@@ -25,8 +27,7 @@ import {
   maskSecrets,
   monitorUriWith,
   parseIni,
-  reloadService,
-  restartNodeService,
+  markRestored,
   setIni,
   sleep,
   waitPgUp,
@@ -172,8 +173,9 @@ export const pgafEnableSsl = defineStep<HardenContext>({
       file(autoFailoverConf(h), (b) => predictAutoFailoverConf(h, b)),
       a.kind === 'keeper' ? file(standbyConf(h), (b) => predictStandbyConf(h, b)) : undefined,
     ].filter((f): f is FileChange => f !== undefined);
+    const hba = autoctlHbaFile(h);
     const p = emptyPlan();
-    p.files = files;
+    p.files = hba === undefined ? files : [...files, hba];
     p.commands = [
       `pg_autoctl ${enableSslArgs(h).join(' ')}   (as ${h.facts.osUser}, PGDATA=${h.facts.pg.dataDir})`,
       '# pg_autoctl writes pg_autoctl.cfg and signals its service, which rewrites postgresql-auto-failover.conf and reloads PostgreSQL (the diffs above are pgharden’s prediction)',
@@ -182,6 +184,7 @@ export const pgafEnableSsl = defineStep<HardenContext>({
             '# the monitor URI gets sslmode=verify-full and sslrootcert; a standby restarts when its primary_conninfo changes',
           ]
         : []),
+      ...(hba === undefined ? [] : [AUTOCTL_HBA_NOTE]),
     ];
     p.reload = true;
     return p;
@@ -225,15 +228,13 @@ export const pgafEnableSsl = defineStep<HardenContext>({
     return /[?&]sslmode=verify-full(&|\s|$)/.test(uri);
   },
   async undo({ session, facts: h, signal }) {
+    // The engine restored pg_autoctl.cfg and the .conf files it generates. The service is restarted
+    // once per node after all of the node's steps are undone (autoctlAfterRollback): restarting
+    // here too would spend the supervisor's restart budget twice. PostgreSQL reads the restored
+    // .conf now (ssl back as before, a standby's primary_conninfo too).
     await waitPgUp(session, h, signal);
-    // Restart first: the restarted service reads the restored file as it is. A SIGHUP first would
-    // have the running service write its in-memory values (auth_method, which a reload does not
-    // take) back over the restored file (measured). Then the SIGHUP rewrites
-    // postgresql-auto-failover.conf from the same values and reloads PostgreSQL.
-    await restartNodeService(session, h, signal);
-    await reloadService(session, h, signal);
+    markRestored(h);
     await plainReload(session, h, signal);
-    await waitSsl(session, h, h.facts.pg.settings['ssl']?.setting === 'on', signal);
     await settleAfterUndo(session, h, signal);
   },
 });

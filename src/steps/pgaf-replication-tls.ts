@@ -3,12 +3,13 @@
 // ("can't connect to the primary") and kept the old one until its next reload (LAB-NOTES). This
 // step signals the keeper again and waits for the WAL receiver to stream with sslmode=verify-full
 // and the formation to settle (the keeper restarts the standby for a new primary_conninfo).
-// Undo: the engine restores postgresql-auto-failover-standby.conf; pgaf.enable-ssl's undo (which
-// runs next on this node) signals the keeper with the restored pg_autoctl.cfg.
+// Undo: the engine restores postgresql-auto-failover-standby.conf and PostgreSQL reloads it; the
+// keeper is restarted once the node's steps are all undone (autoctlAfterRollback).
 import { defineStep, emptyPlan } from '../core/step.js';
 import type { HardenContext } from './context.js';
 import {
   autoctlOf,
+  markRestored,
   pollPg,
   readText,
   reloadService,
@@ -79,6 +80,7 @@ export const pgafReplicationTls = defineStep<HardenContext>({
   },
   async undo({ session, facts: h, signal }) {
     await waitPgUp(session, h, signal);
+    markRestored(h);
     await plainReload(session, h, signal);
     await settleAfterUndo(session, h, signal);
   },

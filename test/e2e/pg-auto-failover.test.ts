@@ -2,12 +2,13 @@
 // the real CLI (issue #7): a formation whose primary is down is refused (exit 2, nothing changed);
 // apply --yes (scram, cert) → verify exit 0, formation healthy, TLS on the monitor's and the replication
 // connections, and a switchover afterwards with the new standby on TLS; a node that refuses in the
-// middle (its pg_autoctl.cfg immutable) → exit 4, every node back as it was, formation healthy; a
+// middle (its pg_autoctl.cfg immutable) or late (the secondary's ~/.pgpass, after service restarts)
+// → exit 4, every node back as it was, formation healthy, pg_autoctl running; a
 // formation whose data nodes run with --skip-pg-hba is upgraded too, the plan saying who owns hba.
 // Each test starts from a fresh formation; the file leaves the pg_auto_failover lab as it found it.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -127,7 +128,7 @@ describe('pg_auto_failover formation → TLS + SCRAM', () => {
     async (auth) => {
       const inv = await labInventory(lab, work, auth, join(work, 'pki'));
       const run = await runCli(labApplyArgs(lab, inv, join(work, 'state'), auth));
-      expect(run.code, run.stderr).toBe(0);
+      expect(run.code, `${run.stderr}\n${run.stdout.slice(-3000)}`).toBe(0);
       for (const pw of Object.values(lab.passwords)) expect(run.stdout + run.stderr).not.toContain(pw);
       await settled();
 
@@ -163,11 +164,17 @@ describe('pg_auto_failover formation → TLS + SCRAM', () => {
       }
       if (auth === 'cert') {
         // The keepers authenticate with their node's client certificate (pg_ident map pgautofailover).
-        const dns = sql(
-          mon,
-          "SELECT string_agg(DISTINCT s.client_dn, ',' ORDER BY s.client_dn) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'autoctl_node' AND a.client_addr IS NOT NULL",
-        );
-        expect(dns).toBe('/CN=pgaf-node1,/CN=pgaf-node2');
+        // Polled like keeperSsl: a keeper whose service restarted reconnects a moment later.
+        const want = '/CN=pgaf-node1,/CN=pgaf-node2';
+        let dns = '';
+        for (let i = 0; i < 50 && dns !== want; i++) {
+          dns = sql(
+            mon,
+            "SELECT coalesce(string_agg(DISTINCT s.client_dn, ',' ORDER BY s.client_dn), '') FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'autoctl_node' AND a.client_addr IS NOT NULL",
+          );
+          if (dns !== want) await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(dns).toBe(want);
       }
       expect(autoctl(node('node2'), ['config', 'get', 'pg_autoctl.monitor'])).toMatch(/sslmode=verify-full/);
 
@@ -207,7 +214,7 @@ describe('pg_auto_failover formation → TLS + SCRAM', () => {
     const doc = (jsonEvents(plan.stdout).at(-1) as { plan?: { notes?: string[] } }).plan;
     expect(doc?.notes?.join('\n')).toMatch(/node1: pg_autoctl runs with --skip-pg-hba.*pgharden owns it/);
     const run = await runCli(labApplyArgs(lab, inv, join(work, 'state')));
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, `${run.stderr}\n${run.stdout.slice(-3000)}`).toBe(0);
     await settled();
     const verify = await runCli(['verify', '-i', inv, '--secrets', lab.secretsPath, '--json']);
     expect(verify.code, verify.stdout).toBe(0);
@@ -215,6 +222,42 @@ describe('pg_auto_failover formation → TLS + SCRAM', () => {
       expect(sql(node(n), "SELECT count(*) FROM pg_hba_file_rules WHERE type = 'host'"), n).toBe('0');
     }
   }, 240_000);
+
+  it('a failure late in the run (after pg_autoctl service restarts) → exit 4, every node as before, pg_autoctl running', async () => {
+    // The secondary's auth steps come after the monitor's and the primary's (their pg_autoctl
+    // services were restarted for auth_method): node2's ~/.pgpass cannot be replaced. The rollback
+    // must restart each service once at most (the supervisor stops pg_autoctl and PostgreSQL after
+    // more than 5 starts of a service in 300 s, the formation's own first start included).
+    const inv = await labInventory(lab, work, 'late', join(work, 'pki'));
+    const before = await checksums(touched());
+    const n2 = node('node2');
+    const pgpass = join(n2.home, '.pgpass');
+    await writeFile(pgpass, '', { mode: 0o600 });
+    execFileSync('chown', [n2.osUser, pgpass]);
+    execFileSync('chattr', ['+i', pgpass]);
+    let run;
+    try {
+      run = await runCli(labApplyArgs(lab, inv, join(work, 'state')));
+    } finally {
+      execFileSync('chattr', ['-i', pgpass]);
+      await rm(pgpass, { force: true });
+    }
+    expect(run.code, run.stderr).toBe(4);
+    expect(run.stderr + run.stdout).toMatch(/pgaf\.pgpass/);
+    const steps = jsonEvents(run.stdout)
+      .filter((e) => e.type === 'rollback:step')
+      .map((e) => `${String(e['node'])}:${String(e['step'])}`);
+    expect(steps).toEqual(
+      expect.arrayContaining(['node1:pgaf.autoctl-config', 'monitor:pgaf.autoctl-config']),
+    );
+    await settled();
+    expect(await checksums(touched())).toEqual(before);
+    for (const n of lab.nodes) {
+      execFileSync('start-stop-daemon', ['--status', '--pidfile', join(n.home, 'pg_autoctl.pid')]);
+      expect(sql(n, 'SHOW ssl'), n.name).toBe('off');
+      expect(autoctl(n, ['config', 'get', 'postgresql.auth_method']).trim(), n.name).toBe('trust');
+    }
+  }, 300_000);
 
   it('a node that refuses in the middle → exit 4, every node as before, formation healthy', async () => {
     const inv = await labInventory(lab, work, 'fail', join(work, 'pki'));
@@ -234,6 +277,8 @@ describe('pg_auto_failover formation → TLS + SCRAM', () => {
     await settled();
     expect(await checksums(touched())).toEqual(before);
     for (const n of lab.nodes) {
+      // pg_autoctl still runs (its supervisor stops everything after too many service restarts).
+      execFileSync('start-stop-daemon', ['--status', '--pidfile', join(n.home, 'pg_autoctl.pid')]);
       expect(sql(n, 'SHOW ssl'), n.name).toBe('off');
       expect(autoctl(n, ['config', 'get', 'ssl.active']).trim(), n.name).toBe('0');
     }
