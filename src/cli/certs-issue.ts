@@ -2,8 +2,7 @@
 // per node and pooler and a client cert per --client role. Never prints key material.
 import { stat, readFile } from 'node:fs/promises';
 import { loadInventory } from '../core/inventory.js';
-import type { Inventory } from '../core/inventory-schema.js';
-import { expandHome, pkiDir } from '../core/paths.js';
+import { expandHome, inventoryPkiDir } from '../core/paths.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { issueToDir, planLeaves, type PkiFile } from '../pki/issue.js';
 import { isKeyType } from '../pki/keys.js';
@@ -62,9 +61,6 @@ export async function readPassphraseFile(path: string): Promise<string> {
 }
 
 /** --out, else the inventory's pki.dir, else the cluster's default PKI dir (SPEC §2). */
-export function inventoryPkiDir(inventory: Inventory, env: NodeJS.ProcessEnv): string {
-  return inventory.pki?.dir ?? pkiDir(inventory.cluster, env);
-}
 
 const day = (d: Date): string => d.toISOString().slice(0, 10);
 

@@ -3,11 +3,11 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadInventory } from '../core/inventory.js';
-import { expandHome } from '../core/paths.js';
+import { expandHome, inventoryPkiDir } from '../core/paths.js';
 import { UsageError, type ExitCode } from '../core/errors.js';
 import { describeCrl, isRevocationReason, readCrlFile, revoke, REVOCATION_REASONS } from '../pki/crl.js';
 import { CA_CERT_FILE, CRL_FILE, readCertFile } from '../pki/store.js';
-import { inventoryPkiDir, readPassphraseFile } from './certs-issue.js';
+import { readPassphraseFile } from './certs-issue.js';
 import { jsonLine } from './views/json-lines.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { reportFailure } from './report-error.js';

@@ -5,9 +5,8 @@ import { preflightAll, type ConnectOptions } from '../core/audit-run.js';
 import { toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
 import { applyPlanned } from '../core/harden-flow.js';
 import { loadInventory } from '../core/inventory.js';
-import { expandHome } from '../core/paths.js';
+import { expandHome, inventoryPkiDir } from '../core/paths.js';
 import { planRotation, restorePki, type RotateMode, type RotationKind } from '../core/rotate.js';
-import { inventoryPkiDir } from './certs-issue.js';
 import { importDirOf, runConfirmed, runFrame } from './harden.js';
 import type { CliIo, GlobalOptions } from './io.js';
 import { envSecrets } from './secrets.js';
@@ -83,6 +82,8 @@ export async function rotateCommand(flags: RotateFlags, global: GlobalOptions, i
           pkiDir,
           job: 'rotate',
           archive: p.snapshot,
+          // Headless and --yes: the plan was read moments ago, nothing waited for a person.
+          planJustMade: true,
         }),
       );
       if (!frame.json) io.stderr.write(`  → ${NEXT[p.kind]}\n`);

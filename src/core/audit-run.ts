@@ -118,3 +118,7 @@ export async function runAudit(
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
   }
 }
+
+export function closeSessions(sessions: Iterable<RemoteSession>): Promise<unknown> {
+  return Promise.allSettled([...sessions].map((s) => s.close()));
+}

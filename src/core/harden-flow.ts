@@ -213,6 +213,11 @@ export interface ApplyRequest extends ConfirmedRun {
   job?: 'apply' | 'rotate' | undefined;
   /** rotate: where the local pairs it replaced were archived. */
   archive?: string | undefined;
+  /**
+   * The plan's checks ran in this process just before, with no confirmation in between (headless
+   * `--yes`): the run follows the plan's decisions instead of reading every node again (runner `decided`).
+   */
+  planJustMade?: boolean | undefined;
   bus: { emit(event: EngineEvent): void };
   signal: AbortSignal;
 }
@@ -274,10 +279,19 @@ export function applyPlanned(
       bus: req.bus,
       signal: req.signal,
       rollbackTimeoutMs: req.run.rollbackTimeoutMs,
+      // pg_auto_failover: pg_autoctl edits pg_autoctl.cfg and pg_hba.conf between the plan and later
+      // steps (restarts, promotions), so every check() runs again before its step.
+      decided:
+        req.planJustMade === true && req.plan.topology !== 'pg_auto_failover'
+          ? planDecisions(req.plan)
+          : undefined,
     });
   }).then((r) => ({ ...r, secretsFile }));
 }
 
-export function closeSessions(sessions: Iterable<RemoteSession>): Promise<unknown> {
-  return Promise.allSettled([...sessions].map((s) => s.close()));
+/** node → step id → needed, as the plan shows it. */
+export function planDecisions(plan: PlanDocument): Map<string, Map<string, boolean>> {
+  return new Map(plan.nodes.map((n) => [n.node, new Map(n.steps.map((s) => [s.id, s.needed]))]));
 }
+
+export { closeSessions } from './audit-run.js';

@@ -1,6 +1,7 @@
 // The one place that knows about the operator's home directory and XDG dirs (lint keeps os.homedir here).
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { Inventory } from './inventory-schema.js';
 
 export function homeDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['HOME'] ?? homedir();
@@ -26,6 +27,14 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env, override?: string
 export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env['XDG_DATA_HOME'] ?? join(homeDir(env), '.local', 'share');
   return join(base, 'pgharden');
+}
+
+/** The PKI directory an inventory names (`pki.dir`), else the cluster's default. */
+export function inventoryPkiDir(
+  inventory: Pick<Inventory, 'cluster' | 'pki'>,
+  env: NodeJS.ProcessEnv,
+): string {
+  return inventory.pki?.dir ?? pkiDir(inventory.cluster, env);
 }
 
 /** Default PKI directory of a cluster (SPEC §2). */

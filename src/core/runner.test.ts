@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from './events.js';
 import { Journal, newRunId, readJournal, type JournalRecord } from './journal.js';
-import { rollbackRun, runPlan, type NodePlan } from './runner.js';
+import { rollbackRun, runPlan, type NodePlan, type RunResume } from './runner.js';
 import type { Step } from './step.js';
 import { fakeSession, fakeStep, type Fake } from './engine/test-support.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -63,6 +63,45 @@ describe('runPlan', () => {
     // pg3 starts before pg2 has finished: same phase.
     expect(log.indexOf('pg3:apply:a.one')).toBeLessThan(log.indexOf('pg2:apply:a.two'));
     expect(lines().at(-1)?.type).toBe('run:done');
+  });
+
+  it("follows the plan's decisions instead of calling check() again, unless it resumes", async () => {
+    let checks = 0;
+    const counted = (node: string, id: string, done: boolean): Step => {
+      const st = step(node, id, { done });
+      return { ...st, check: (ctx) => (checks++, st.check(ctx)) };
+    };
+    // The plan said a.one is needed and a.two is not; the nodes now say the opposite.
+    const decided = new Map([
+      [
+        'pg1',
+        new Map([
+          ['a.one', true],
+          ['a.two', false],
+        ]),
+      ],
+    ]);
+    const run = (resume?: RunResume) =>
+      runPlan({
+        runId,
+        journal,
+        bus,
+        signal: new AbortController().signal,
+        nodes: [nodePlan('pg1', [counted('pg1', 'a.one', true), counted('pg1', 'a.two', false)])],
+        decided,
+        resume,
+      });
+    await run();
+    expect(checks).toBe(0);
+    expect(log).toEqual(['pg1:apply:a.one']);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'step:done', step: 'a.two', skipped: 'already-done' }),
+    );
+    // A resumed run reads every node again: minutes may have passed.
+    log.length = 0;
+    await run({ begun: {}, done: {} });
+    expect(checks).toBe(2);
+    expect(log).toEqual(['pg1:apply:a.two']);
   });
 
   it('skips a step whose check says it is already done', async () => {

@@ -44,6 +44,13 @@ export interface RunPlanOptions {
   rollbackTimeoutMs?: number | undefined;
   /** Continuing an interrupted run under its id (the caller journals `run:resumed`, not `run:begin`). */
   resume?: RunResume | undefined;
+  /**
+   * What each step's check() answered while the plan was made, by node and step id, when that was
+   * moments ago in this process (headless `apply --yes`): the run does exactly what the plan showed
+   * and does not read every node again (a round trip per step). Absent — after a confirmation that
+   * may have taken minutes, or on resume — every check() runs again before its step.
+   */
+  decided?: ReadonlyMap<string, ReadonlyMap<string, boolean>> | undefined;
 }
 
 /**
@@ -264,7 +271,8 @@ async function runNode(
     let begun: BegunStep | undefined;
     try {
       bus.emit({ type: 'step:started', node, step: step.id });
-      if (!(await step.check(base))) {
+      const decided = options.resume === undefined ? options.decided?.get(node)?.get(step.id) : undefined;
+      if (!(decided ?? (await step.check(base)))) {
         await journal.write({ type: 'step:skipped', node, step: step.id });
         s.skipped.push(step.id);
         bus.emit({ type: 'step:done', node, step: step.id, ms: Date.now() - t0, skipped: 'already-done' });

@@ -19,6 +19,7 @@ export type RemoteErrorCode =
   | 'remote.not-found'
   | 'remote.read-failed'
   | 'remote.write-failed'
+  | 'remote.forward-refused'
   | 'psql.failed'
   | 'psql.bad-output';
 

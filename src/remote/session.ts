@@ -1,6 +1,7 @@
 // One SSH connection per node for the whole run: exec channels multiplexed under a MaxSessions
 // semaphore, sudo for other users, files through exec (files.ts), and a `closed` promise so the engine learns
 // about a drop instead of finding out at its next command.
+import type { Duplex } from 'node:stream';
 import type { PghardenError } from '../core/errors.js';
 import { openHop, type Hop, type HopOptions } from './connect.js';
 import { RemoteError } from './errors.js';
@@ -126,6 +127,36 @@ class SshSession implements RemoteSession {
 
   writeFileAtomic(path: string, content: string | Buffer, options: WriteFileOptions): Promise<void> {
     return writeRemoteFileAtomic(this.#files, path, content, options);
+  }
+
+  async forwardTcp(host: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+    const dead = this.#dead;
+    if (dead !== undefined) throw dead;
+    // A forwarded channel takes a session slot like an exec, until it closes.
+    const release = await this.#slots.acquire(signal);
+    try {
+      const stream = await new Promise<Duplex>((resolve, reject) => {
+        this.#hop.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+          if (err === undefined) resolve(ch);
+          else
+            reject(
+              this.#dead ??
+                new RemoteError(
+                  this.node,
+                  'remote.forward-refused',
+                  `${this.node}: sshd did not forward to ${host}:${port}: ${err.message}`,
+                  undefined,
+                  { cause: err },
+                ),
+            );
+        });
+      });
+      stream.once('close', release);
+      return stream;
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 // Contract between the engine and the SSH layer. The engine never imports ssh2; it sees these types.
+import type { Duplex } from 'node:stream';
 import type { PghardenError } from '../core/errors.js';
 
 /** Where and how to reach one node over SSH, after inventory + ~/.ssh/config resolution. */
@@ -78,6 +79,12 @@ export interface RemoteSession {
   readFile(path: string, options?: { asUser?: string; signal?: AbortSignal }): Promise<Buffer>;
   /** Upload to a temp file in the same directory, then rename into place with owner and mode. */
   writeFileAtomic(path: string, content: string | Buffer, options: WriteFileOptions): Promise<void>;
+  /**
+   * A TCP stream to host:port as the node itself reaches it (SSH direct-tcpip): no process on the
+   * node. Rejects with remote.forward-refused when sshd does not allow it (AllowTcpForwarding no);
+   * callers then fall back to a command. Optional: sessions that cannot forward leave it out.
+   */
+  forwardTcp?(host: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   close(): Promise<void>;
   /**
    * Settles once the connection is gone: undefined after close(), the error (ssh.disconnected) when

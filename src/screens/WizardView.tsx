@@ -4,7 +4,7 @@ import { useMemo, type ReactElement } from 'react';
 import { Box, Static, Text, useInput } from 'ink';
 import { Spinner, StatusMessage } from '@inkjs/ui';
 import { JOB_LABELS } from '../wizard/reducer.js';
-import type { DoneLine, Screen, VerifyRowView, WizardState } from '../wizard/state.js';
+import type { DoneLine, Job, Screen, VerifyRowView, WizardState } from '../wizard/state.js';
 import { ApplyScreen } from './ApplyScreen.js';
 import { AuditScreen } from './AuditScreen.js';
 import { AuthScreen } from './AuthScreen.js';
@@ -21,6 +21,7 @@ import type { ScreenProps } from './types.js';
 import { VerifyScreen } from './VerifyScreen.js';
 import { WelcomeScreen } from './WelcomeScreen.js';
 import { RunScreen } from './RunScreen.js';
+import { RotationScreen } from './RotationScreen.js';
 import { SaveAnswersQuestion } from './SaveAnswers.js';
 import { rollingBack, saveOpen } from '../wizard/flows-reducer.js';
 import type { Dispatch } from '../wizard/state.js';
@@ -37,6 +38,7 @@ const SCREENS: Record<Screen, (p: ScreenProps) => ReactElement> = {
   audit: AuditScreen,
   done: DoneScreen,
   run: RunScreen,
+  rotate: RotationScreen,
 };
 
 const TITLES: Record<Screen, string> = {
@@ -51,6 +53,7 @@ const TITLES: Record<Screen, string> = {
   audit: 'Audit',
   done: 'Done',
   run: 'Interrupted run',
+  rotate: 'Rotation',
 };
 const HARDEN_FLOW: Screen[] = [
   'inventory',
@@ -62,6 +65,13 @@ const HARDEN_FLOW: Screen[] = [
   'verify',
   'done',
 ];
+
+const ROTATE_FLOW: Screen[] = ['inventory', 'preflight', 'rotate', 'plan', 'apply', 'verify', 'done'];
+const FLOWS: Partial<Record<Job, Screen[]>> = {
+  harden: HARDEN_FLOW,
+  pgautofailover: HARDEN_FLOW,
+  rotate: ROTATE_FLOW,
+};
 
 type LogItem = { key: string; step: DoneLine } | { key: string; row: VerifyRowView };
 
@@ -113,11 +123,9 @@ function quitQuestion(s: WizardState): string {
 }
 
 function Header({ state }: { state: WizardState }) {
-  const i = HARDEN_FLOW.indexOf(state.screen);
-  const where =
-    (state.job === 'harden' || state.job === 'pgautofailover') && i >= 0
-      ? ` ${i + 1}/${HARDEN_FLOW.length}`
-      : '';
+  const flow = state.job === undefined ? undefined : FLOWS[state.job];
+  const i = flow?.indexOf(state.screen) ?? -1;
+  const where = flow !== undefined && i >= 0 ? ` ${i + 1}/${flow.length}` : '';
   // Narrow: the job's name is cut first; where we are (n/8 and the screen) always shows.
   return (
     <Box>

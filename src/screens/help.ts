@@ -37,6 +37,12 @@ export const HELP: Record<Screen, string[]> = {
   ],
   verify: ['SQL checks and real TLS/auth probes; each row is ✓ or ✗ with the value seen.'],
   audit: ['Read-only findings with severity and the fix pgharden would apply. Enter finishes.'],
+  rotate: [
+    'The certificates the nodes serve and trust now, with days left (red ≤ 7, yellow ≤ 30).',
+    'Re-issue puts new pairs beside the old and switches with one reload per node. A CA rotation is three',
+    'runs: trust both CAs, re-issue under the new one, then (once clients moved) drop the old CA.',
+    'The plan comes next; Esc there comes back here and puts the PKI directory back as it was.',
+  ],
   run: [
     'Resume: preflight with the run’s own inventory, auth and certificates, then the plan of what is',
     'left; steps cut off half way are undone first. Roll back: every file back from its backup (asks).',

@@ -180,6 +180,33 @@ const CASES: Case[] = [
     visible: ['Per-role auth', '→ cert', 'Esc: done'],
   },
   {
+    name: 'rotation: certificates in use and the choices',
+    state: () =>
+      stateAfter([
+        { type: 'job:choose', job: 'rotate' },
+        { type: 'inventory:loaded', view: INVENTORY },
+        { type: 'preflight:finished', details: [], findings: [] },
+        { type: 'preflight:continue' },
+        {
+          type: 'rotate:ready',
+          view: {
+            pkiDir: `${LONG_DIR}/pki`,
+            caState: 'phase1',
+            certs: [
+              {
+                node: 'pg1-production-main',
+                what: 'replication client',
+                subject: 'CN=pg1.production.example.com, O=Example Corporation',
+                notAfter: '2026-11-28T00:00:00.000Z',
+                daysLeft: 5,
+              },
+            ],
+          },
+        },
+      ]),
+    visible: ['5 d left', 'Re-issue every server', 'phase 2'],
+  },
+  {
     name: 'certificates: generate or import',
     state: () => stateAfter(TO_CERTS),
     visible: ['Generate', 'Import'],
@@ -372,7 +399,7 @@ describe.each([80, 60, 40])('%i columns', (columns) => {
     // The header may cut the job's name, never where the operator is.
     const header = screen.split('\n').find((l) => l.startsWith('pgharden'));
     expect(header).toMatch(
-      / · (\d\/8 )?(Welcome|Inventory|Preflight|Authentication|Certificates|Plan|Apply|Verify|Audit|Done)$/,
+      / · (\d\/[78] )?(Welcome|Inventory|Preflight|Authentication|Certificates|Rotation|Plan|Apply|Verify|Audit|Done)$/,
     );
     for (const frame of frames) expect(frame).not.toContain('secret-value');
   });

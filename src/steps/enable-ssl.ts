@@ -3,8 +3,10 @@
 // current file; ALTER SYSTEM rewrites it as header + one `name = 'value'` line per setting, in
 // place or appended). Undo relies on the runner's backup of that file (restored byte for byte)
 // plus a reload: `ALTER SYSTEM RESET` would drop values the operator had set there before us.
+import { X509Certificate } from 'node:crypto';
 import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan } from '../core/step.js';
+import { servedTls } from '../remote/pg-wire.js';
 import { psqlQueries, psqlShellCommand } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { HardenContext } from './context.js';
@@ -23,6 +25,7 @@ import {
   str,
   tlsPaths,
   waitStreaming,
+  streamFromNode,
 } from './tls-files.js';
 
 export const ENABLE_SSL = 'tls.enable-ssl';
@@ -117,9 +120,12 @@ export const enableSsl = defineStep<HardenContext>({
   title: 'Enable TLS (ALTER SYSTEM ssl = on, …)',
   after: [INSTALL_CA, INSTALL_SERVER_CERT],
   async check({ session, facts: f, signal }) {
-    const now = await currentSettings(session, f, signal);
     const p = tlsPaths(f);
-    const text = (await session.readFile(p.autoConf, { asUser: f.facts.osUser, signal })).toString('utf8');
+    const [now, auto] = await Promise.all([
+      currentSettings(session, f, signal),
+      session.readFile(p.autoConf, { asUser: f.facts.osUser, signal }),
+    ]);
+    const text = auto.toString('utf8');
     remember(f, ENABLE_SSL, { dirExists: true, files: {}, text: { [p.autoConf]: text } });
     return Object.entries(wantedSettings(f)).some(([k, v]) => now[k]?.setting !== v);
   },
@@ -144,11 +150,12 @@ export const enableSsl = defineStep<HardenContext>({
     };
   },
   async apply({ session, facts: f, signal }) {
-    // One psql call: each ALTER SYSTEM is its own statement (it refuses a transaction block), then
-    // the read-back of what the file now says.
-    await alterAndAssertInAutoConf(session, f, signal);
-    // PostgreSQL >= 10 enables TLS at reload; validated first, server log checked after.
-    await validateAndReload(session, f, signal);
+    // PostgreSQL >= 10 enables TLS at reload. One psql call: each ALTER SYSTEM is its own statement
+    // (it refuses a transaction block), then the validation, which also reads back what
+    // postgresql.auto.conf now says; the reload only if both are right; the server log after it.
+    await validateAndReload(session, f, signal, enableSslSql(f).join('\n'), (autoConf) =>
+      assertInAutoConf(session.node, f, autoConf),
+    );
   },
   async verify({ session, facts: f, signal }) {
     return tlsServed(session, f, signal);
@@ -159,29 +166,13 @@ export const enableSsl = defineStep<HardenContext>({
   },
 });
 
-async function alterAndAssertInAutoConf(
-  session: RemoteSession,
-  f: HardenContext,
-  signal?: AbortSignal,
-): Promise<void> {
-  const r = await psqlQueries(
-    session,
-    pgConn(f),
-    {
-      s: `SELECT name, setting FROM pg_file_settings
-             WHERE applied AND sourcefile LIKE '%/postgresql.auto.conf'`,
-      e: 'SELECT count(*)::int AS n FROM pg_file_settings WHERE error IS NOT NULL',
-    },
-    { signal, statements: enableSslSql(f).join('\n') },
-  );
-  if (r.e[0]?.['n'] !== 0)
-    throw new FailedError('config.errors', `${session.node}: pg_file_settings reports errors`);
-  const got = new Map(r.s.map((row) => [str(row['name']), str(row['setting'])]));
-  const missing = Object.entries(wantedSettings(f)).filter(([k, v]) => got.get(k) !== v);
+/** Every wanted setting is what postgresql.auto.conf applies (nothing earlier wins over ALTER SYSTEM). */
+function assertInAutoConf(node: string, f: HardenContext, autoConf: ReadonlyMap<string, string>): void {
+  const missing = Object.entries(wantedSettings(f)).filter(([k, v]) => autoConf.get(k) !== v);
   if (missing.length > 0) {
     throw new FailedError(
       'config.overridden',
-      `${session.node}: ${missing.map(([k]) => k).join(', ')} not taken from postgresql.auto.conf`,
+      `${node}: ${missing.map(([k]) => k).join(', ')} not taken from postgresql.auto.conf`,
       'another source overrides ALTER SYSTEM (command line or environment)',
     );
   }
@@ -222,6 +213,11 @@ async function servedCertificate(
   f: HardenContext,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
+  const stream = await streamFromNode(session, f, signal);
+  if (stream !== undefined) {
+    const r = await servedTls(stream, f.tls.caPem);
+    return r.kind === 'served' ? new X509Certificate(r.certDer).fingerprint256 : undefined;
+  }
   const p = tlsPaths(f);
   const script = `echo "SELECT 'ssl=' || current_setting('ssl');" | ${psqlShellCommand(pgConn(f))}
 openssl s_client -starttls postgres -connect "$1" -CAfile "$2" -verify_return_error </dev/null 2>&1; echo "exit=$?"`;

@@ -4,12 +4,12 @@
 // node — after the passwords are SCRAM and TLS is on, or it would lock clients out.
 import { FailedError } from '../core/errors.js';
 import { defineStep, emptyPlan, type PlannedChange, type StepContext } from '../core/step.js';
+import { plainStartup } from '../remote/pg-wire.js';
 import { psqlQueries } from '../remote/psql.js';
 import { shellJoin } from '../remote/shell.js';
-import { inspectRemote } from './tls-files.js';
 import type { AuthMode, HardenContext } from './context.js';
 import { pgafHbaRules } from './pgaf-ident-map.js';
-import { plainReload } from './tls-files.js';
+import { inspectRemote, plainReload, streamFromNode } from './tls-files.js';
 import {
   certCommonName,
   identTextOf,
@@ -150,15 +150,22 @@ export const hbaHostssl = defineStep<HardenContext>({
 });
 
 /**
- * A non-TLS TCP connection from the node itself must be refused by pg_hba.conf. `-w`: never prompt,
- * so a server that asks for a password (or lets us in) proves a rule still takes plain TCP. When the
+ * A non-TLS TCP connection to the node's own address must be refused by pg_hba.conf: a startup packet
+ * through the SSH connection when sshd forwards, else psql on the node. No password is ever sent
+ * (`-w` never prompts), so a server that asks for one (or lets us in) proves a rule still takes plain TCP. When the
  * node cannot reach its own address (listen_addresses, NAT) there is nothing to probe: the
  * pg_hba_file_rules check above stands, and the operator-side probes of `verify` cover the rest.
  */
 export async function refusesPlainTcp(ctx: StepContext<HardenContext>): Promise<boolean> {
   const h = ctx.facts;
+  const user = h.node.pg?.superuser ?? 'postgres';
+  const stream = await streamFromNode(ctx.session, h, ctx.signal);
+  if (stream !== undefined) {
+    const r = await plainStartup(stream, user, 'postgres');
+    return r.kind === 'refused' || r.kind === 'failed';
+  }
   const psql = `${h.facts.pg.binDir.replace(/\/+$/, '')}/psql`;
-  const conninfo = `host=${h.node.host} port=${h.facts.pg.port} dbname=postgres user=${h.node.pg?.superuser ?? 'postgres'} sslmode=disable connect_timeout=10`;
+  const conninfo = `host=${h.node.host} port=${h.facts.pg.port} dbname=postgres user=${user} sslmode=disable connect_timeout=10`;
   const r = await ctx.session.exec(
     `${shellJoin(['env', 'LC_ALL=C', psql, '-X', '-w', '-At', '-c', 'SELECT 1', conninfo])} 2>&1`,
     {

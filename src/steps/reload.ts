@@ -56,6 +56,8 @@ const VALIDATE_QUERIES = (identView: boolean) =>
                  CASE WHEN name <> 'ssl' AND setting <> '' AND (SELECT setting FROM s WHERE name = 'ssl') = 'on'
                       THEN encode(sha256(pg_read_binary_file(setting, 0, 16777216, true)), 'hex') END AS sha256
             FROM s`,
+    autoConf: `SELECT name, setting FROM pg_file_settings
+                WHERE applied AND sourcefile LIKE '%/postgresql.auto.conf'`,
     // pg_current_logfile() is null unless the logging collector writes the log; path relative to PGDATA.
     log: `SELECT current_setting('data_directory') AS data, l AS file, coalesce((pg_stat_file(l, true)).size, 0) AS size
             FROM pg_current_logfile() AS l WHERE l IS NOT NULL`,
@@ -70,14 +72,18 @@ export interface ReloadResult {
 const LOG_START = '--- pgharden: server log after the reload ---';
 
 /**
- * $1 log file ('' = none), $2 byte offset to read from, $3 marker (hex, also inside the script). SIGHUP, then wait for the
- * postmaster's "received SIGHUP" line; a connection made after that line is accepted only once the
- * postmaster has finished the reload (it handles SIGHUP before it accepts again), so the marker that
- * connection logs comes after every message of the reload: no fixed sleep. Both waits are bounded.
+ * $1 log file ('' = none), $2 byte offset to read from, $3 marker (hex, also inside the script), $4
+ * the data directory. SIGHUP to the postmaster named by postmaster.pid — what pg_reload_conf() does,
+ * without a psql process — then wait for its "received SIGHUP" line; a connection made after that
+ * line is accepted only once the postmaster has finished the reload (it handles SIGHUP before it
+ * accepts again), so the marker that connection logs comes after every message of the reload: no
+ * fixed sleep. Both waits are bounded.
  */
 function reloadScript(psql: string, marker: string): string {
   return `pg() { ${psql}; }
-echo 'SELECT pg_reload_conf();' | pg >/dev/null || exit 10
+read -r pid < "$4/postmaster.pid" || exit 10
+case $pid in ''|*[!0-9]*) exit 10;; esac
+kill -HUP "$pid" || exit 10
 [ -n "$1" ] || exit 0
 i=0
 until tail -c +"$2" -- "$1" 2>/dev/null | grep -q 'received SIGHUP'; do
@@ -97,13 +103,15 @@ tail -c +"$2" -- "$1" | head -c 1048576`;
 
 /**
  * Validate, reload, read the log. `statements` (e.g. an ALTER SYSTEM) run first in the validating
- * psql session, so the change and its validation cost one round trip.
+ * psql session, so the change and its validation cost one round trip; `beforeReload` sees what
+ * postgresql.auto.conf now sets (applied lines: name → value) and may refuse by throwing.
  */
 export async function validateAndReload(
   session: RemoteSession,
   f: HardenContext,
   signal?: AbortSignal,
   statements?: string,
+  beforeReload?: (autoConf: ReadonlyMap<string, string>) => void,
 ): Promise<ReloadResult> {
   const conn = pgConn(f);
   const r = await psqlQueries(session, conn, VALIDATE_QUERIES(f.facts.pg.versionNum >= 150000), {
@@ -119,6 +127,7 @@ export async function validateAndReload(
   if (what.length > 0) {
     throw new FailedError('reload.invalid-config', `${node}: not reloading: ${what.slice(0, 3).join('; ')}`);
   }
+  beforeReload?.(new Map(r.autoConf.map((row) => [str(row['name']), str(row['setting'])])));
   const tls = new Map(r.tls.map((row) => [str(row['name']), row]));
   if (str(tls.get('ssl')?.['setting']) === 'on') await checkTlsFiles(session, f, tls, signal);
 
@@ -132,7 +141,7 @@ export async function validateAndReload(
     session,
     f,
     reloadScript(psqlShellCommand(conn), marker),
-    [logFile, String(offset + 1), marker],
+    [logFile, String(offset + 1), marker, data],
     'reloading the configuration',
     signal,
   );
@@ -235,24 +244,16 @@ export const reload = defineStep<HardenContext>({
   after: ['tls.enable-ssl'],
   async check({ session, facts: f, signal }) {
     // Something to reload: a config or TLS file changed after the server last read its config.
-    // Compared on the node with nanosecond mtimes (pg_stat_file has whole seconds only).
-    const r = await psqlQueries(
-      session,
-      pgConn(f),
-      {
-        s: `SELECT extract(epoch FROM pg_conf_load_time())::text AS loaded,
-                   current_setting('data_directory') AS data,
-                   ARRAY[current_setting('config_file'), current_setting('hba_file'),
-                         current_setting('ident_file'), current_setting('ssl_cert_file'),
-                         current_setting('ssl_key_file'), current_setting('ssl_ca_file')] AS files`,
-      },
-      { signal },
-    );
-    const row = r.s[0] ?? {};
-    const data = str(row['data'], f.facts.pg.dataDir);
+    // Compared on the node with nanosecond mtimes (pg_stat_file has whole seconds only). The files
+    // are those preflight saw (config_file, hba_file and ident_file only change with a restart) plus
+    // pgharden's own, so the load time and the mtimes are read side by side.
+    const setting = (name: string): string => f.facts.pg.settings[name]?.setting ?? '';
+    const data = setting('data_directory') || f.facts.pg.dataDir;
     const p = tlsPaths(f);
     const files = [
-      ...((row['files'] as string[] | undefined) ?? []),
+      ...['config_file', 'hba_file', 'ident_file', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file'].map(
+        setting,
+      ),
       'postgresql.auto.conf',
       p.cert,
       p.key,
@@ -260,14 +261,23 @@ export const reload = defineStep<HardenContext>({
     ]
       .filter((x) => x !== '')
       .map((x) => (posix.isAbsolute(x) ? x : posix.join(data, x)));
-    const out = await runAsPg(
-      session,
-      f,
-      'for p in "$@"; do [ -e "$p" ] && stat -c %.9Y -- "$p"; done; true',
-      files,
-      'reading file times',
-      signal,
-    );
+    const [r, out] = await Promise.all([
+      psqlQueries(
+        session,
+        pgConn(f),
+        { s: `SELECT extract(epoch FROM pg_conf_load_time())::text AS loaded` },
+        { signal },
+      ),
+      runAsPg(
+        session,
+        f,
+        'for p in "$@"; do [ -e "$p" ] && stat -c %.9Y -- "$p"; done; true',
+        [...new Set(files)],
+        'reading file times',
+        signal,
+      ),
+    ]);
+    const row = r.s[0] ?? {};
     const loaded = micros(str(row['loaded'], '0'));
     return out
       .trim()

@@ -16,8 +16,10 @@ import { passwordEnvVar } from '../core/secrets.js';
 import { defineStep, emptyPlan, type ApplyContext } from '../core/step.js';
 import { psqlExec, psqlQueries } from '../remote/psql.js';
 import { shellQuote } from '../remote/shell.js';
+import { attempt } from '../verify/pg-attempt.js';
 import type { HardenContext } from './context.js';
 import { pgConn, quoteIdent, quoteLiteral } from './hba-rules.js';
+import { streamFromNode } from './tls-files.js';
 
 /**
  * `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` as PostgreSQL's
@@ -151,9 +153,10 @@ async function verifyScram(ctx: ApplyContext<HardenContext>): Promise<boolean> {
 }
 
 /**
- * A password login over TCP from the node itself. The password goes in a script on stdin
- * (`sh -s`), into PGPASSWORD: never on a command line. 'untestable' when the rules do not let this
- * role in from the node at all (only a wrong password fails the check).
+ * A password login to the node's own address, as the node reaches it: through the SSH connection
+ * with node-postgres when sshd forwards, else psql on the node with the password in a script on
+ * stdin (`sh -s`), into PGPASSWORD — never on a command line. 'untestable' when the rules do not
+ * let this role in from the node at all (only a wrong password fails the check).
  */
 export async function scramLogin(
   ctx: ApplyContext<HardenContext>,
@@ -161,6 +164,21 @@ export async function scramLogin(
   password: string,
 ): Promise<'ok' | 'refused' | 'untestable'> {
   const h = ctx.facts;
+  const stream = await streamFromNode(ctx.session, h, ctx.signal);
+  if (stream !== undefined) {
+    // pg speaks SCRAM itself: the password stays in this process, nothing runs on the node.
+    const r = await attempt({
+      host: h.node.host,
+      port: h.facts.pg.port,
+      user: role,
+      ssl: { ca: h.tls.caPem, checkServerIdentity: () => undefined },
+      password,
+      timeoutMs: 10_000,
+      stream,
+    });
+    if (r.kind === 'connected') return 'ok';
+    return r.code === '28P01' ? 'refused' : 'untestable';
+  }
   const psql = `${h.facts.pg.binDir.replace(/\/+$/, '')}/psql`;
   const conninfo = `host=${h.node.host} port=${h.facts.pg.port} dbname=postgres user=${role} sslmode=prefer connect_timeout=10`;
   const script = [

@@ -1,6 +1,7 @@
 // One connection attempt with node-postgres from the operator machine, reduced to plain data the
 // probes judge. pg is imported lazily: startup must not pay for it. Passwords only ever reach pg
 // through its password callback; messages come from the server or TLS and never contain one.
+import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 
 export interface AttemptOptions {
@@ -12,6 +13,11 @@ export interface AttemptOptions {
   /** undefined: any password request aborts the attempt (recorded as `passwordAsked`). */
   password: string | undefined;
   timeoutMs: number;
+  /**
+   * Talk over this stream (e.g. an SSH-forwarded channel) instead of a TCP connection to host:port;
+   * host still names the server for TLS.
+   */
+  stream?: Duplex | undefined;
 }
 
 export type AttemptResult =
@@ -43,6 +49,7 @@ interface ConnectionInternals {
 
 export async function attempt(o: AttemptOptions): Promise<AttemptResult> {
   const { default: pg } = await import('pg');
+  const given = o.stream;
   let passwordAsked = false as boolean;
   let tls = null as string | null;
   const client = new pg.Client({
@@ -52,6 +59,7 @@ export async function attempt(o: AttemptOptions): Promise<AttemptResult> {
     database: 'postgres',
     application_name: 'pgharden-verify',
     ssl: o.ssl,
+    ...(given === undefined ? {} : { stream: () => asSocket(given) }),
     connectionTimeoutMillis: o.timeoutMs,
     query_timeout: o.timeoutMs,
     // A callback, so pg never falls back to PGPASSWORD or ~/.pgpass of the operator.
@@ -97,4 +105,19 @@ export async function attempt(o: AttemptOptions): Promise<AttemptResult> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * pg drives its stream like a net.Socket: setNoDelay, connect(port, host), then waits for
+ * 'connect'. An already-open stream only needs to say so.
+ */
+function asSocket(stream: Duplex): Duplex {
+  return Object.assign(stream, {
+    setNoDelay: () => stream,
+    setKeepAlive: () => stream,
+    connect: () => {
+      process.nextTick(() => stream.emit('connect'));
+      return stream;
+    },
+  });
 }

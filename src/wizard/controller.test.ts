@@ -61,6 +61,22 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
         plan: PLAN,
       }),
     rollback: (runId) => log(`rollback ${runId}`, { nodes: { pg1: ['tls.install-ca'] }, failed: [] }),
+    rotationView: () =>
+      log('rotationView', {
+        pkiDir: '/pki',
+        caState: 'none' as const,
+        certs: [
+          {
+            node: 'pg1',
+            what: 'server' as const,
+            subject: 'CN=127.0.1.1',
+            notAfter: '2027-01-01T00:00:00.000Z',
+            daysLeft: 5,
+          },
+        ],
+      }),
+    planRotation: (choice) => log(`planRotation ${choice}`, PLAN),
+    discardRotation: () => log('discardRotation', undefined),
     suggestSaveDir: () => log('suggestSaveDir', '/state/saved/x'),
     saveAnswers: (dir) =>
       log(`saveAnswers ${dir}`, {
@@ -502,5 +518,42 @@ describe('wizard controller: the pg_auto_failover job (issue #7)', () => {
     const c = await planAs('streaming');
     expect(c.getState().screen).not.toBe('plan');
     expect(c.getState().error?.code).toBe('wizard.not-pg-auto-failover');
+  });
+});
+
+describe('wizard controller: rotation (job rotate)', () => {
+  it('preflight → the certificates in use → a choice planned by the engine → Esc puts the PKI back → apply, verify', async () => {
+    const engine = fakeEngine();
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'job:choose', job: 'rotate' });
+    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+    await tick();
+    const [prompt] = c.getState().prompts.hostKeys;
+    c.dispatch({ type: 'hostkey:answer', id: prompt!.id, decision: 'accept-once' });
+    await tick();
+    c.dispatch({ type: 'preflight:continue' });
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'rotate', busy: undefined });
+    expect(c.getState().rotation?.view?.certs[0]?.daysLeft).toBe(5);
+    expect(engine.calls).not.toContain('certificates scram generate');
+
+    c.dispatch({ type: 'rotate:choose', choice: 'leaves' });
+    await tick();
+    expect(c.getState()).toMatchObject({ screen: 'plan', plan: PLAN });
+    expect(engine.calls).toContain('planRotation leaves');
+    c.dispatch({ type: 'back' });
+    await tick();
+    expect(c.getState().screen).toBe('rotate');
+    expect(engine.calls.at(-1)).toBe('discardRotation');
+    expect(engine.calls).not.toContain('apply');
+
+    c.dispatch({ type: 'rotate:choose', choice: 'new-ca' });
+    await tick();
+    c.dispatch({ type: 'plan:confirm' });
+    await tick();
+    await tick();
+    expect(engine.calls).toContain('planRotation new-ca');
+    expect(engine.calls.filter((x) => x === 'apply')).toHaveLength(1);
+    expect(c.getState()).toMatchObject({ screen: 'done', verify: { exitCode: 0 } });
   });
 });

@@ -223,6 +223,12 @@ export class WizardController {
         if (before.screen === 'welcome' && !before.help && before.error === undefined && canGoBack(before)) {
           return this.#exit(0); // q on the welcome screen: nothing was started
         }
+        // A rotation's plan not applied: the PKI directory goes back to what the nodes use.
+        if (before.screen === 'plan' && after.screen === 'rotate') {
+          await (await this.#engine).discardRotation();
+          this.#apply({ type: 'busy', label: undefined });
+          return;
+        }
         if (
           after.screen !== before.screen &&
           (after.screen === 'inventory' || after.screen === 'welcome' || after.screen === 'run') &&
@@ -261,6 +267,18 @@ export class WizardController {
         this.#apply({ type: 'plan:ready', plan });
         return;
       }
+      case 'rotate:choose': {
+        const choice = after.rotation?.choice;
+        if (choice === undefined || after.busy === undefined || after.busy === before.busy) return;
+        const plan = await this.#operation((e, signal) => e.planRotation(choice, this.#hooks(), signal));
+        this.#apply({ type: 'plan:ready', plan });
+        return;
+      }
+      case 'preflight:continue':
+        if (after.screen === 'rotate' && before.screen === 'preflight') {
+          this.#apply({ type: 'rotate:ready', view: await (await this.#engine).rotationView() });
+        }
+        return;
       case 'plan:confirm':
         if (after.screen === 'apply' && before.screen === 'plan') return this.#applyAndVerify();
         if (after.screen === 'verify' && before.screen === 'plan') return this.#verify();
@@ -299,7 +317,6 @@ export class WizardController {
       case 'job:choose':
       case 'help:toggle':
       case 'error:dismiss':
-      case 'preflight:continue':
       case 'interrupt:request':
       case 'interrupt:cancel':
       case 'run:select':

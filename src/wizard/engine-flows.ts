@@ -10,10 +10,12 @@ import { assertNoSecrets } from '../core/harden.js';
 import type { PlannedRun } from '../core/harden-flow.js';
 import { AUTH_MODES, inventorySchema, type Inventory } from '../core/inventory-schema.js';
 import { planFileText } from '../core/plan-file.js';
+import { caRotationState } from '../core/rotate.js';
 import { passwordEnvVar } from '../core/secrets.js';
+import type { CertFacts, NodeOutcome } from '../core/facts.js';
 import type { AuthMode } from '../steps/context.js';
 import type { CertSource } from './port.js';
-import type { InventoryView, SavedAnswers } from './state.js';
+import type { InventoryView, RotationView, SavedAnswers } from './state.js';
 
 /** A word the operator can paste into a POSIX shell as is (quoted only when it needs to be). */
 export function shellWord(word: string): string {
@@ -93,4 +95,31 @@ export async function saveReplay(
     command: `pgharden apply -i ${shellWord(inventoryPath)} --plan ${shellWord(planPath)}${certsFlag} --yes`,
     env: typed.map((role) => passwordEnvVar(role)),
   };
+}
+
+/**
+ * The rotation screen's view: per node the server certificate, the CA bundle's certificates and the
+ * replication client certificate preflight read (SPEC §9, the same ones audit reports), and where a
+ * CA rotation stands in the PKI directory.
+ */
+export async function rotationViewOf(
+  inventory: Inventory,
+  outcomes: readonly NodeOutcome[],
+  pkiDir: string,
+): Promise<RotationView> {
+  const certs: RotationView['certs'] = [];
+  for (const o of outcomes) {
+    if (!o.ok || o.facts.pg === undefined) continue;
+    const pg = o.facts.pg;
+    const add = (what: RotationView['certs'][number]['what'], c: CertFacts | undefined): void => {
+      if (c !== undefined)
+        certs.push({ node: o.node, what, subject: c.subject, notAfter: c.notAfter, daysLeft: c.daysLeft });
+    };
+    add('server', pg.serverCert);
+    for (const ca of pg.caCerts ?? []) add('CA', ca);
+    add('replication client', pg.replicationCert);
+  }
+  const order = new Map(inventory.nodes.map((n, i) => [n.name, i]));
+  certs.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
+  return { pkiDir, caState: await caRotationState(pkiDir), certs };
 }

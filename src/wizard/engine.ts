@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditNode, sortFindings } from '../core/audit.js';
 import { preflightAll, runAudit } from '../core/audit-run.js';
-import { UsageError, type ExitCode } from '../core/errors.js';
+import { toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import type { NodeOutcome } from '../core/facts.js';
 import { certRoles } from '../core/harden.js';
@@ -20,19 +20,19 @@ import {
   type ResumeState,
 } from '../core/engine/resume.js';
 import { resumeSetup, rollbackById, runResumed } from '../core/resume-flow.js';
+import { planRotation, restorePki } from '../core/rotate.js';
 import { assertRunUnlocked } from '../core/run-lock.js';
 import { runDir } from '../core/journal.js';
 import { writeRunOutputs } from '../core/run-outputs.js';
 import { scrubSecrets } from '../core/redact.js';
 import type { Inventory } from '../core/inventory-schema.js';
-import { defaultSshConfig, expandHome, stateDir } from '../core/paths.js';
+import { defaultSshConfig, expandHome, inventoryPkiDir, stateDir } from '../core/paths.js';
 import { issueToDir, planLeaves, type FileStatus } from '../pki/index.js';
 import { listSshConfigHosts } from '../remote/ssh-config.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode } from '../steps/context.js';
 import type { VerifyRow } from '../verify/evaluate.js';
 import { runVerify } from '../verify/run.js';
-import { inventoryPkiDir } from '../cli/certs-issue.js';
 import { buildInventory, writeInventoryFile } from '../cli/init.js';
 import { envSecretValues } from '../cli/secrets.js';
 import { reviewPkiDir } from './cert-review.js';
@@ -40,7 +40,7 @@ import { promptedSecrets, unlockCa } from './engine-secrets.js';
 import type { CertSource, EngineHooks, WizardEngine } from './port.js';
 import { preflightDetail } from './preflight-view.js';
 import type { InventoryView } from './state.js';
-import { authMode, saveReplay, viewOf } from './engine-flows.js';
+import { authMode, rotationViewOf, saveReplay, viewOf } from './engine-flows.js';
 
 const notYet = (what: string): UsageError =>
   new UsageError('wizard.order', `${what} first`, 'go back (Esc) to that screen');
@@ -59,6 +59,13 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
   let resuming: ResumeState | undefined;
   /** What the last verify saw, secrets scrubbed: the report lists it. */
   let verified: { exitCode: ExitCode; rows: VerifyRow[] } | undefined;
+  /** A planned rotation: the PKI snapshot to restore unless apply ran it (apply restores on failure). */
+  let rotation: { pkiDir: string; snapshot: string; applied: boolean } | undefined;
+  const discardRotation = async (): Promise<void> => {
+    const r = rotation;
+    rotation = undefined;
+    if (r !== undefined && !r.applied) await restorePki(r.pkiDir, r.snapshot);
+  };
 
   const inventory = (): Inventory => {
     if (loaded === undefined) throw notYet('load an inventory');
@@ -292,6 +299,34 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       if (certs === undefined) throw notYet('choose certificates');
       started = { run: planned, pkiDir: certs.dir };
       verified = undefined;
+      if (rotation !== undefined) {
+        const r = rotation;
+        r.applied = true;
+        try {
+          const { result, journalPath } = await applyPlanned({
+            ...planned,
+            inventory: loaded.inventory,
+            inventoryPath: loaded.path,
+            certs: 'import',
+            pkiDir: r.pkiDir,
+            job: 'rotate',
+            archive: r.snapshot,
+            stateDir: stateDir(env),
+            connectOptions: connectOptions(hooks),
+            onReconnected: (x) => reconnected.push(x),
+            bus: busFor(hooks),
+            signal,
+          });
+          return { runId: result.runId, journal: journalPath };
+        } catch (err) {
+          // Rolled back (or never started): the nodes serve the old pairs, so the PKI directory
+          // must say so too — as `pgharden rotate` does. A failed rollback leaves it for `rollback`.
+          if (toPghardenError(err).code !== 'rollback.failed') await restorePki(r.pkiDir, r.snapshot);
+          throw err;
+        } finally {
+          rotation = undefined;
+        }
+      }
       if (resuming !== undefined) {
         const r = await runResumed(
           {
@@ -375,7 +410,40 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
 
     async close() {
       caPassphrase = undefined;
+      await discardRotation();
       await close();
     },
+
+    rotationView() {
+      const inv = inventory();
+      if (outcomes.length === 0) throw notYet('run preflight');
+      return rotationViewOf(inv, outcomes, inventoryPkiDir(inv, env));
+    },
+
+    async planRotation(choice, hooks, signal) {
+      await discardRotation();
+      resuming = undefined;
+      if (sessions.size === 0) throw notYet('run preflight');
+      const inv = inventory();
+      const pkiDir = inventoryPkiDir(inv, env);
+      const passphrase = await unlockCa(pkiDir, hooks.askSecret);
+      const p = await planRotation(
+        {
+          inventory: inv,
+          pkiDir,
+          mode: choice,
+          ...(passphrase === undefined ? {} : { caPassphrase: passphrase }),
+        },
+        outcomes,
+        sessions,
+        signal,
+      );
+      planned = p;
+      certs = { source: { kind: 'import', dir: pkiDir }, dir: pkiDir };
+      rotation = { pkiDir, snapshot: p.snapshot, applied: false };
+      return p.plan;
+    },
+
+    discardRotation,
   };
 }

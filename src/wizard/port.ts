@@ -15,6 +15,8 @@ import type {
   InventoryView,
   PreflightDetail,
   RoleAuthChoice,
+  RotateChoice,
+  RotationView,
   SecretRequest,
   SshHostView,
 } from './state.js';
@@ -66,8 +68,19 @@ export interface WizardEngine {
    * removed) before certificates and the plan; saved inventories carry it.
    */
   setRoleAuth?(roles: Readonly<Record<string, RoleAuthChoice>>): void;
-  /** Close every SSH session; safe to call twice. */
+  /** Close every SSH session; safe to call twice. A planned rotation not applied is discarded. */
   close(): Promise<void>;
+
+  // ── Job rotate (SPEC §9), after preflight ──
+  /** The certificates each node serves and trusts now, and where a CA rotation stands in the PKI dir. */
+  rotationView(): Promise<RotationView>;
+  /**
+   * What `pgharden rotate` plans for this choice: the PKI directory is snapshotted, then gets the new
+   * pairs (or the next CA phase); asks for an encrypted CA key's passphrase. apply() runs it.
+   */
+  planRotation(choice: RotateChoice, hooks: EngineHooks, signal: AbortSignal): Promise<PlanDocument>;
+  /** A planned rotation that will not run (back from the plan screen): the PKI directory as it was. */
+  discardRotation(): Promise<void>;
 
   // ── Interrupted runs (welcome screen) and answers saved for a headless replay (plan screen) ──
   /**

@@ -31,10 +31,26 @@ describe('wizard reducer: the first-time hardening flow', () => {
     expect(screens).toEqual(['welcome', 'inventory', 'preflight', 'auth', 'certificates', 'plan']);
   });
 
-  it('a job the engine cannot run yet stays on welcome with an error', () => {
-    const s = reduce(initialState(), { type: 'job:choose', job: 'rotate' });
-    expect(s.screen).toBe('welcome');
-    expect(s.error?.message).toMatch(/coming in a later version/);
+  it('every job is one the engine runs: the pg_auto_failover job goes to the inventory (#7)', () => {
+    const s = reduce(initialState(), { type: 'job:choose', job: 'pgautofailover' });
+    expect(s.screen).toBe('inventory');
+    expect(s.error).toBeUndefined();
+  });
+
+  it('rotation goes from preflight to the rotation screen, not to auth and certificates', () => {
+    const s = run([
+      { type: 'job:choose', job: 'rotate' },
+      { type: 'inventory:loaded', view: INVENTORY },
+      { type: 'preflight:finished', details: [], findings: [] },
+      { type: 'preflight:continue' },
+    ]);
+    expect(s).toMatchObject({ screen: 'rotate', rotation: {} });
+    expect(s.busy).toMatch(/Reading the certificates/);
+    // A choice before the view arrived is ignored; Esc goes back to preflight and forgets the view.
+    expect(reduce(s, { type: 'rotate:choose', choice: 'leaves' })).toBe(s);
+    expect(reduce(s, { type: 'back' }).screen).toBe('rotate'); // busy: not now
+    const ready = reduce(s, { type: 'rotate:ready', view: { pkiDir: '/p', caState: 'none', certs: [] } });
+    expect(reduce(ready, { type: 'back' })).toMatchObject({ screen: 'preflight', rotation: undefined });
   });
 
   it('audit goes from inventory straight to the audit screen', () => {

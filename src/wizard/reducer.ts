@@ -21,6 +21,7 @@ const BACK: Partial<Record<Screen, Screen>> = {
   plan: 'certificates',
   audit: 'inventory',
   run: 'welcome',
+  rotate: 'preflight',
 };
 
 /** Can the operator leave the current screen backwards right now? */
@@ -64,7 +65,8 @@ function back(s: WizardState): WizardState {
       runAction: { runId: s.runAction.runId },
     };
   }
-  const target = BACK[s.screen] ?? 'welcome';
+  // A rotation's plan goes back to the rotation choices (the controller puts the local PKI back).
+  const target = s.screen === 'plan' && s.job === 'rotate' ? 'rotate' : (BACK[s.screen] ?? 'welcome');
   const history = s.history.slice(0, Math.max(0, s.history.lastIndexOf(target)));
   const next: WizardState = { ...s, screen: target, history, error: undefined };
   if (target === 'inventory' || target === 'welcome') {
@@ -77,6 +79,16 @@ function back(s: WizardState): WizardState {
     };
   }
   if (target === 'certificates' || target === 'auth') return { ...next, plan: undefined };
+  if (target === 'rotate') {
+    // The controller puts the PKI directory back first: no new choice until it has.
+    return {
+      ...next,
+      plan: undefined,
+      busy: 'Putting the PKI directory back as the nodes use it…',
+      rotation: { ...s.rotation, choice: undefined },
+    };
+  }
+  if (target === 'preflight') return { ...next, rotation: undefined };
   return next;
 }
 
@@ -119,6 +131,13 @@ function continueFromPreflight(s: WizardState): WizardState {
         message: `cannot plan without every node: ${blocked.join(', ')}`,
         hint: 'fix what the table says and go back (Esc) to run preflight again; nothing was changed',
       },
+    };
+  }
+  if (s.job === 'rotate') {
+    return {
+      ...go(s, 'rotate'),
+      busy: 'Reading the certificates in use and the PKI directory…',
+      rotation: {},
     };
   }
   return go(s, 'auth');
@@ -203,6 +222,17 @@ export function reduce(s: WizardState, a: Action): WizardState {
         };
       }
       return { ...s, busy: 'Planning: asking every step what it would change…', error: undefined };
+    case 'rotate:choose':
+      return s.screen === 'rotate' && s.rotation?.view !== undefined && s.busy === undefined
+        ? {
+            ...s,
+            busy: 'Planning the rotation: new certificates, then every step…',
+            error: undefined,
+            rotation: { ...s.rotation, choice: a.choice },
+          }
+        : s;
+    case 'rotate:ready':
+      return s.screen === 'rotate' ? { ...s, busy: undefined, rotation: { view: a.view } } : s;
     case 'plan:confirm': {
       if (s.screen !== 'plan' || s.plan === undefined) return s;
       const needed = s.plan.nodes.some((n) => n.steps.some((st) => st.needed));
@@ -265,7 +295,9 @@ export function reduce(s: WizardState, a: Action): WizardState {
     case 'certs:ready':
       return { ...s, busy: undefined, certs: { ...s.certs, dir: a.dir, items: a.items } };
     case 'plan:ready':
-      return s.screen === 'certificates' ? { ...go({ ...s, busy: undefined }, 'plan'), plan: a.plan } : s;
+      return s.screen === 'certificates' || s.screen === 'rotate'
+        ? { ...go({ ...s, busy: undefined }, 'plan'), plan: a.plan }
+        : s;
     case 'apply:finished':
       return {
         ...go(s, 'verify'),

@@ -10,7 +10,7 @@ import type { AuthMode } from '../steps/context.js';
 export const JOBS = ['harden', 'pgautofailover', 'rotate', 'audit'] as const;
 export type Job = (typeof JOBS)[number];
 /** Jobs this version's engine can run; the others are shown as coming later. */
-export const SUPPORTED_JOBS: readonly Job[] = ['harden', 'pgautofailover', 'audit'];
+export const SUPPORTED_JOBS: readonly Job[] = ['harden', 'pgautofailover', 'rotate', 'audit'];
 
 export type Screen =
   | 'welcome'
@@ -24,7 +24,9 @@ export type Screen =
   | 'audit'
   | 'done'
   /** An interrupted run chosen on the welcome screen: resume, roll back or back. */
-  | 'run';
+  | 'run'
+  /** Job rotate, after preflight: the certificates in use and what to rotate (SPEC §9). */
+  | 'rotate';
 
 export interface ErrorView {
   code: string;
@@ -156,6 +158,23 @@ export interface InterruptedRunView {
   interrupted: number;
 }
 
+/** A rotation (SPEC §9): leaf re-issue, or the next phase of a CA rotation. */
+export type RotateChoice = 'leaves' | 'new-ca' | 'finish';
+
+/** What the rotation screen shows: the certificates the nodes use now, and where a CA rotation stands. */
+export interface RotationView {
+  pkiDir: string;
+  /** From the PKI directory: none, or phase 1 / 2 of a CA rotation done (SPEC §9). */
+  caState: 'none' | 'phase1' | 'phase2';
+  certs: {
+    node: string;
+    what: 'server' | 'CA' | 'replication client';
+    subject: string;
+    notAfter: string;
+    daysLeft: number;
+  }[];
+}
+
 export interface RunAction {
   runId: string;
   /** Chosen on the run screen; resume goes through the plan screen (the rest of the run). */
@@ -270,6 +289,8 @@ export interface WizardState {
   roleAuth?: Record<string, RoleAuthChoice> | undefined;
   /** Secrets the engine waits for, oldest first (absent: none). */
   secretPrompts?: SecretPrompt[] | undefined;
+  /** Job rotate: the rotation screen's view, and the choice made there. */
+  rotation?: { view?: RotationView | undefined; choice?: RotateChoice | undefined } | undefined;
 }
 
 export function initialState(): WizardState {
@@ -305,6 +326,7 @@ export type Intent =
   | { type: 'certs:generate' }
   | { type: 'certs:import'; dir: string }
   | { type: 'certs:continue' }
+  | { type: 'rotate:choose'; choice: RotateChoice }
   | { type: 'plan:confirm' }
   | { type: 'hostkey:answer'; id: string; decision: UnknownHostKeyDecision }
   /** The password goes to the engine and is dropped: the reducer never stores it. */
@@ -336,6 +358,7 @@ export type Result =
   | { type: 'password:ask'; role: string }
   | { type: 'secret:ask'; prompt: SecretPrompt }
   | { type: 'certs:ready'; dir: string; items: CertView[] }
+  | { type: 'rotate:ready'; view: RotationView }
   | { type: 'plan:ready'; plan: PlanDocument }
   | { type: 'apply:finished'; runId: string; journal: string }
   | { type: 'apply:failed'; error: ErrorView; exitCode: ExitCode }

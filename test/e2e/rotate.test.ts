@@ -12,6 +12,7 @@ import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { checksums, jsonEvents, runCli } from './rig.js';
 import { confFiles, labApplyArgs, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
+import { confirmApply, ending, expectCleanScreens, expectOneFrame, WizardRig } from './wizard-rig.js';
 
 let lab: Lab;
 let work: string;
@@ -295,6 +296,55 @@ describe('pgharden rotate (leaf re-issue, same CA)', () => {
     expect(await streamingStandbys(lab)).toBe('2');
     const verify = await runCli(['verify', '-i', inv, '--secrets', lab.secretsPath, '--state-dir', state]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 240_000);
+
+  it('the wizard job: certificates in use with days left, a leaf re-issue planned, Esc puts the PKI back, then applied and verified', async () => {
+    const rig = await WizardRig.create(lab);
+    try {
+      const before = fingerprints();
+      const started = startTimes();
+      const pkiBefore = await localPki();
+      const t = rig.start();
+      await t.waitFor(/❯ First-time hardening/);
+      t.keys('Down', 'Down');
+      await t.waitFor('❯ Certificate re-issue / rotation');
+      t.keys('Enter');
+      await t.waitFor('❯ Load an inventory file…');
+      t.keys('Enter');
+      await t.waitFor('Inventory file (YAML');
+      t.type(inv);
+      await t.waitFor(inv);
+      t.keys('Enter');
+      await t.waitFor(/Preflight of lab-streaming: done/, { ms: 60_000 });
+      t.keys('Enter');
+      const view = await t.waitFor('❯ Re-issue every server certificate', { ms: 60_000 });
+      expectOneFrame(view);
+      expect(view).toContain('3/7 Rotation');
+      for (const n of lab.nodes) expect(view).toMatch(new RegExp(`\\d+ d left ${n.name} server`));
+      t.keys('Enter');
+      await t.waitFor('a: apply…', { ms: 60_000 });
+      // Not applied: back to the choices, and the PKI directory is what the nodes serve again.
+      t.keys('Escape');
+      // Back at the choices once the PKI directory is what the nodes serve again (busy until then).
+      await t.waitFor((s) => s.includes('❯ Re-issue every server') && !s.includes('Putting the PKI'));
+      expect(await localPki()).toEqual(pkiBefore);
+      t.keys('Enter');
+      const plan = await t.waitFor('a: apply…', { ms: 60_000 });
+      expect(plan).toContain('tls.enable-ssl');
+      await confirmApply(t, lab.nodes.length);
+      const done = await t.waitFor('Enter: exit (', { ms: 120_000 });
+      expect(done).toContain('7/7 Done');
+      expect(done).toMatch(/verify +\d+ passed, 0 failed/);
+      t.keys('Enter');
+      const end = await ending(t);
+      expect(end.code).toBe(0);
+      expectCleanScreens(t, lab);
+      const after = fingerprints();
+      for (const n of lab.nodes) expect(after[n.name], n.name).not.toBe(before[n.name]);
+      expect(startTimes()).toEqual(started);
+    } finally {
+      rig.killAll();
+    }
   }, 240_000);
 
   it('--finish without a CA rotation, and a cluster pgharden did not harden, are refused with exit 2, nothing changed', async () => {
