@@ -28,7 +28,11 @@ import { getParam, parseConninfo } from '../pgconf/conninfo.js';
 import { psqlQueries } from '../remote/psql.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { AuthMode, HardenContext } from '../steps/context.js';
+import { autoctlAfterRollback } from '../steps/pgaf-autoctl.js';
+import { waitSsl } from '../steps/pgaf-enable-ssl.js';
+import { PGAF_ROLES } from '../steps/pgaf-pgpass.js';
 import { pgConn } from '../steps/tls-files.js';
+import { detectFormation, type Formation } from '../topologies/pg-auto-failover-detect.js';
 import { readSecretsFile } from '../verify/credentials.js';
 
 export interface PasswordSources {
@@ -58,6 +62,12 @@ export async function planFromPreflight(
   /** resume: the run's own id. */
   runId: string = newRunId(),
 ): Promise<PlannedRun> {
+  // pg_auto_failover: detected from the nodes (the inventory may say so, or not); an unsettled
+  // formation is refused here, before anything else.
+  const formation = await detectFormation(req.inventory, outcomes, sessions, signal);
+  if (formation !== undefined && req.inventory.topology !== 'pg_auto_failover') {
+    req = { ...req, inventory: { ...req.inventory, topology: 'pg_auto_failover' } };
+  }
   // Passwords first: a headless run that lacks one stops here, before any change (SPEC §3).
   const md5Roles = outcomes.flatMap((o) =>
     o.ok && o.facts.pg?.role === 'primary' ? o.facts.pg.md5Roles : [],
@@ -83,9 +93,12 @@ export async function planFromPreflight(
             // As clients: a password pgharden made up would not be the one the backends hold.
             .map((r) => ({ name: r.name, kind: 'client' as const }))
         : []),
-      ...passwordlessInternalRoles(req.inventory, outcomes).filter(
-        (r) => !md5Names.has(r.name) && roleAuth(r, req.auth) !== 'cert',
-      ),
+      ...(formation !== undefined
+        ? req.auth === 'cert'
+          ? []
+          : autoFailoverPasswordRoles(formation, outcomes)
+        : passwordlessInternalRoles(req.inventory, outcomes)
+      ).filter((r) => !md5Names.has(r.name) && roleAuth(r, req.auth) !== 'cert'),
     ],
     env: sources.env,
     secretsFile: sources.secretsFile,
@@ -93,12 +106,41 @@ export async function planFromPreflight(
     generatedBefore: sources.generatedBefore,
   });
   const full: HardenRequest = { ...req, passwords: passwordMap(resolved) };
-  const run = await prepareHardening(full, outcomes, sessions);
+  const run = await prepareHardening(full, outcomes, sessions, formation);
   const plan = await planHardening(run, full, runId, signal);
   const generated = new Map(
     [...resolved].flatMap(([role, r]) => (r.source === 'generated' ? [[role, r.password] as const] : [])),
   );
   return { plan, run, runId, generated };
+}
+
+/**
+ * pg_auto_failover's own roles: autoctl_node (on the monitor), pgautofailover_replicator and
+ * pgautofailover_monitor (on the data nodes). pgharden writes every place they are read (.pgpass,
+ * pg_autoctl.cfg), so a role with no password gets a generated one; a role that has a password
+ * already keeps it and the operator must give it (its other consumers are not pgharden's).
+ */
+export function autoFailoverPasswordRoles(
+  formation: Formation,
+  outcomes: readonly NodeOutcome[],
+): (PasswordRole & { auth?: AuthMode | undefined })[] {
+  const facts = (kind: 'monitor' | 'keeper'): NodeOutcome | undefined =>
+    outcomes.find(
+      (o) =>
+        o.ok &&
+        formation.nodes.get(o.node)?.kind === kind &&
+        (kind === 'monitor' || o.facts.pg?.role === 'primary'),
+    );
+  const roles: PasswordRole[] = [];
+  const add = (o: NodeOutcome | undefined, name: string, kind: PasswordRole['kind']): void => {
+    if (o?.ok !== true || o.facts.pg === undefined) return;
+    const none = (o.facts.pg.passwordlessRoles ?? []).includes(name);
+    roles.push({ name, kind: none ? kind : 'client' });
+  };
+  add(facts('monitor'), PGAF_ROLES.node, 'monitor');
+  add(facts('keeper'), PGAF_ROLES.replicator, 'replication');
+  add(facts('keeper'), PGAF_ROLES.monitor, 'health-check');
+  return roles;
 }
 
 /**
@@ -151,6 +193,15 @@ export async function runConfirmedPlan(
       afterRollback: async (session: RemoteSession, signal: AbortSignal) => {
         // A pooler's undo restarted it and waited for every backend up (pgpool-configure.ts).
         if (np.facts.pooler !== undefined) return;
+        // pg_auto_failover: pg_autoctl reads its restored files (one service restart per node).
+        if (np.facts.autoctl !== undefined) {
+          await autoctlAfterRollback(
+            session,
+            np.facts,
+            (want) => waitSsl(session, np.facts, want, signal),
+            signal,
+          );
+        }
         await psqlQueries(
           session,
           pgConn(np.facts),
@@ -241,7 +292,13 @@ export function applyPlanned(
       journal,
       bus: req.bus,
       signal: req.signal,
-      decided: req.planJustMade === true ? planDecisions(req.plan) : undefined,
+      rollbackTimeoutMs: req.run.rollbackTimeoutMs,
+      // pg_auto_failover: pg_autoctl edits pg_autoctl.cfg and pg_hba.conf between the plan and later
+      // steps (restarts, promotions), so every check() runs again before its step.
+      decided:
+        req.planJustMade === true && req.plan.topology !== 'pg_auto_failover'
+          ? planDecisions(req.plan)
+          : undefined,
     });
   }).then((r) => ({ ...r, secretsFile }));
 }

@@ -10,6 +10,9 @@ import { issueToDir, keyMatchesCert, planLeaves } from '../pki/index.js';
 import type { AuthMode, HardenContext, PemPair } from '../steps/context.js';
 import { RELOAD } from '../steps/reload.js';
 import { pgpoolSchedule } from '../topologies/pgpool.js';
+import { pgAutoFailoverSchedule, type AutoctlRole } from '../topologies/pg-auto-failover.js';
+import type { Formation } from '../topologies/pg-auto-failover-detect.js';
+import { pgafClientName } from '../steps/pgaf-client-cert.js';
 import { streamingSchedule } from '../topologies/streaming.js';
 import { unifiedDiff } from './diff.js';
 import { BugError, FailedError, UsageError } from './errors.js';
@@ -35,6 +38,13 @@ export interface PreparedRun {
   phases: PhaseEntry[][];
   /** Everything that must never appear in a plan, journal or output. */
   secrets: string[];
+  /** What the plan must tell the operator (pg_auto_failover: --skip-pg-hba, TLS paths, …). */
+  notes?: string[] | undefined;
+  /**
+   * Budget for a rollback (runner default 60 s). pg_auto_failover: every undo waits for the
+   * formation to settle again, and a standby restarts on each primary_conninfo change.
+   */
+  rollbackTimeoutMs?: number | undefined;
 }
 
 export interface PlannedStep {
@@ -52,7 +62,14 @@ export interface PlanDocument {
   topology: Inventory['topology'];
   auth: AuthMode;
   createdAt: string;
-  nodes: { node: string; host: string; role: 'primary' | 'standby' | 'pooler'; steps: PlannedStep[] }[];
+  nodes: {
+    node: string;
+    host: string;
+    role: 'primary' | 'standby' | 'monitor' | 'pooler';
+    steps: PlannedStep[];
+  }[];
+  /** Things the operator must know about this plan (pg_auto_failover: who owns pg_hba.conf, …). */
+  notes?: string[] | undefined;
   phases: { node: string; steps: string[] }[][];
   /** sha256 of each file's content as planned, per node: apply --plan refuses when one differs now. */
   checksums: Record<string, Record<string, string>>;
@@ -80,8 +97,12 @@ export function roleAuth(role: { auth?: AuthMode | undefined }, auth: AuthMode):
   return role.auth ?? auth;
 }
 
-/** Roles that get a client certificate: every inventory role that certificates authenticate. */
+/**
+ * Roles that get a client certificate: every inventory role that certificates authenticate (not
+ * pg_auto_failover, where certificates are per node, pgaf.client-cert; other roles keep SCRAM).
+ */
 export function certRoles(req: Pick<HardenRequest, 'auth' | 'inventory'>): string[] {
+  if (req.inventory.topology === 'pg_auto_failover') return [];
   return (req.inventory.roles ?? []).filter((r) => roleAuth(r, req.auth) !== 'scram').map((r) => r.name);
 }
 
@@ -89,9 +110,11 @@ export async function prepareHardening(
   req: HardenRequest,
   outcomes: readonly NodeOutcome[],
   sessions: ReadonlyMap<string, RemoteSession>,
+  /** pg_auto_failover: what detection found (src/topologies/pg-auto-failover-detect.ts). */
+  formation?: Formation,
 ): Promise<PreparedRun> {
   const { inventory } = req;
-  if (inventory.topology !== 'streaming' && inventory.topology !== 'pgpool') {
+  if (inventory.topology !== 'streaming' && inventory.topology !== 'pgpool' && formation === undefined) {
     throw new UsageError(
       'plan.topology-unsupported',
       `topology ${inventory.topology} cannot be hardened by this version yet (streaming and pgpool only)`,
@@ -112,7 +135,8 @@ export async function prepareHardening(
   const facts = outcomes.flatMap((o) =>
     o.ok && o.facts.pg !== undefined ? [{ ...o.facts, pg: o.facts.pg }] : [],
   );
-  const primaries = facts.filter((f) => f.pg.role === 'primary');
+  const isMonitor = (node: string): boolean => formation?.nodes.get(node)?.kind === 'monitor';
+  const primaries = facts.filter((f) => f.pg.role === 'primary' && !isMonitor(f.node));
   const [primary] = primaries;
   if (primary === undefined || primaries.length > 1) {
     throw new UsageError(
@@ -121,11 +145,26 @@ export async function prepareHardening(
     );
   }
   const primaryNode = inventory.nodes.find((n) => n.name === primary.node);
+  if (formation !== undefined && req.auth === 'scram+cert') {
+    throw new UsageError(
+      'pgaf.auth-unsupported',
+      'auth scram+cert is not supported for pg_auto_failover yet',
+      "use --auth cert (pg_auto_failover's own roles by certificate, pg_ident map pgautofailover) or --auth scram",
+    );
+  }
+  // pg_auto_failover, cert: one client certificate per node (CN pgaf-<node>, in its OS user's
+  // ~/.postgresql), mapped to pg_auto_failover's roles by pg_ident map `pgautofailover`.
+  const clientNames =
+    formation !== undefined
+      ? req.auth === 'cert'
+        ? inventory.nodes.map((n) => pgafClientName(n.name))
+        : []
+      : certRoles(req);
   if (req.certs === 'generate') {
     await issueToDir({
       dir: req.pkiDir,
       cluster: inventory.cluster,
-      leaves: planLeaves(inventory, certRoles(req)),
+      leaves: planLeaves(inventory, clientNames),
       ...(req.caPassphrase !== undefined ? { caPassphrase: req.caPassphrase } : {}),
     });
   }
@@ -137,7 +176,7 @@ export async function prepareHardening(
     );
   });
   const clients: Record<string, PemPair> = {};
-  for (const role of certRoles(req)) clients[role] = await readPair(req.pkiDir, role);
+  for (const role of clientNames) clients[role] = await readPair(req.pkiDir, role);
   // After `certs revoke`: every node gets the CRL (ssl_crl_file), so the revoked certificate is refused.
   const crlPem = await readFile(join(req.pkiDir, 'root.crl'), 'utf8').catch(() => undefined);
 
@@ -179,6 +218,7 @@ export async function prepareHardening(
       // Outside PGDATA, so base backups and pg_rewind never copy the private key.
       tlsDir,
       passwords: req.passwords,
+      autoctl: formation?.nodes.get(f.node),
     });
   }
   const poolerNames: string[] = [];
@@ -245,9 +285,25 @@ export async function prepareHardening(
       return pooler === undefined ? [] : [{ name, pooler }];
     });
   }
+  const notes = [...(formation?.notes ?? [])];
+  const tlsDirs = new Set([...contexts.values()].map((c) => c.tlsDir));
+  if (formation !== undefined && tlsDirs.size > 1) {
+    notes.push(
+      `TLS files go to a different directory on each node (${[...tlsDirs].join(', ')}): pg_autoctl stores absolute paths and rewrites postgresql-auto-failover.conf from its own pg_autoctl.cfg when a node restarts as a standby, so a switchover works; set tls.dir to one path valid on every node if you can`,
+    );
+  }
+  const autoctlRole = (f: (typeof facts)[number]): AutoctlRole =>
+    isMonitor(f.node) ? 'monitor' : f.pg.role === 'primary' ? 'primary' : 'secondary';
   const nodeRoles = facts.map((f) => ({ name: f.node, role: f.pg.role }));
   const schedule =
-    inventory.topology === 'pgpool' ? pgpoolSchedule(nodeRoles, poolerNames) : streamingSchedule(nodeRoles);
+    formation !== undefined
+      ? pgAutoFailoverSchedule(
+          facts.map((f) => ({ name: f.node, role: autoctlRole(f) })),
+          req.auth,
+        )
+      : inventory.topology === 'pgpool'
+        ? pgpoolSchedule(nodeRoles, poolerNames)
+        : streamingSchedule(nodeRoles);
   const nodePlans: NodePlan<HardenContext>[] = [...facts.map((f) => f.node), ...poolerNames].map((name) => {
     const session = sessions.get(name);
     if (session === undefined) throw new BugError('plan.session', `no session for ${name}`);
@@ -258,7 +314,14 @@ export async function prepareHardening(
       steps: schedule.steps.get(name) ?? [],
     };
   });
-  return { contexts, nodePlans, phases: schedule.phases, secrets };
+  return {
+    contexts,
+    nodePlans,
+    phases: schedule.phases,
+    secrets,
+    notes,
+    ...(formation === undefined ? {} : { rollbackTimeoutMs: 600_000 }),
+  };
 }
 
 /** Ask every step of every node whether it is needed and what it would change. Read-only. */
@@ -301,7 +364,8 @@ export async function planHardening(
           diffs: change.files.map((f) => unifiedDiff(f.path, f.before, f.after)).filter((d) => d !== ''),
         });
       }
-      return { node: np.node, host: np.facts.node.host, role: np.facts.role, steps };
+      const role = np.facts.autoctl?.kind === 'monitor' ? ('monitor' as const) : np.facts.role;
+      return { node: np.node, host: np.facts.node.host, role, steps };
     }),
   );
   const checksums: PlanDocument['checksums'] = {};
@@ -316,6 +380,7 @@ export async function planHardening(
     cluster: req.inventory.cluster,
     topology: req.inventory.topology,
     auth: req.auth,
+    ...(prepared.notes !== undefined && prepared.notes.length > 0 ? { notes: prepared.notes } : {}),
     createdAt: new Date().toISOString(),
     nodes,
     phases: prepared.phases.map((ph) =>

@@ -16,6 +16,7 @@ import { acquireRunLock } from './run-lock.js';
 import type { RunResult } from './runner.js';
 import type { Journal } from './journal.js';
 import { psqlQueries } from '../remote/psql.js';
+import { autoctlReadRestored } from '../steps/pgaf-autoctl.js';
 
 /** What an interrupted run needs to be prepared again: from its journal, before any connection. */
 export interface ResumeSetup {
@@ -142,18 +143,33 @@ export async function rollbackById(req: RollbackByIdRequest): Promise<RollbackRu
           const pg = o?.ok ? o.facts.pg : undefined;
           if (pg === undefined) return; // not inspectable: the rollback result says what happened
           const inv = nodes.find((n) => n.name === node);
-          await psqlQueries(
-            session,
-            {
-              osUser: o?.ok ? o.facts.osUser : 'postgres',
-              superuser: inv?.pg?.superuser ?? DEFAULT_SUPERUSER,
-              socketDir: pg.socketDir,
-              port: pg.port,
-              binDir: pg.binDir,
-            },
-            { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
-            { signal },
-          );
+          // pg_auto_failover: the service must read the restored pg_autoctl.cfg (it rewrites
+          // postgresql-auto-failover.conf from it); a no-op on nodes pg_autoctl does not run.
+          const autoctl =
+            o?.ok === true && (await autoctlReadRestored(session, o.facts.osUser, pg.dataDir, signal));
+          const ping = (): Promise<unknown> =>
+            psqlQueries(
+              session,
+              {
+                osUser: o?.ok ? o.facts.osUser : 'postgres',
+                superuser: inv?.pg?.superuser ?? DEFAULT_SUPERUSER,
+                socketDir: pg.socketDir,
+                port: pg.port,
+                binDir: pg.binDir,
+              },
+              { reload: 'SELECT pg_reload_conf() AS ok', ping: 'SELECT 1 AS ok' },
+              { signal },
+            );
+          // A standby whose primary_conninfo changed back is restarted by pg_autoctl: wait for it.
+          for (let i = 0; ; i++) {
+            try {
+              await ping();
+              break;
+            } catch (err) {
+              if (!autoctl || i >= 150 || signal.aborted) throw err;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
         },
       });
     } finally {

@@ -4,7 +4,7 @@
 import { useRef, useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { ConfirmInput } from '@inkjs/ui';
-import type { PlannedStep } from '../core/harden.js';
+import type { PlanDocument, PlannedStep } from '../core/harden.js';
 import { useScreenKeys } from './keys.js';
 import { Marked } from './layout.js';
 import { MARK, Tone } from './theme.js';
@@ -42,6 +42,16 @@ function detailLines(step: PlannedStep): string[] {
   ];
 }
 
+/** What detection found, as pg_autoctl names it: the monitor, the primary, the secondaries. */
+function formationOf(plan: PlanDocument): string {
+  const of = (role: PlanDocument['nodes'][number]['role']): string =>
+    plan.nodes
+      .filter((n) => n.role === role)
+      .map((n) => n.node)
+      .join(', ') || 'none';
+  return `monitor ${of('monitor')} · primary ${of('primary')} · secondary ${of('standby')}`;
+}
+
 export function PlanScreen({ state, dispatch, active }: ScreenProps) {
   const plan = state.plan;
   const [cursor, setCursorState] = useState(0);
@@ -71,6 +81,7 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
       .filter((f) => f.id === 'hba.shadowed' || f.id === 'hba.error')
       .map((f) => `${f.node}: ${f.message}${f.where ? ` (${f.where})` : ''} → ${f.fix}`),
     ...(plan.restarts > 0 ? [`${plan.restarts} step(s) need a PostgreSQL RESTART`] : []),
+    ...(plan.notes ?? []),
   ];
   const start = Math.max(0, Math.min(cursor - Math.floor(STEP_WINDOW / 2), rows.length - STEP_WINDOW));
   const visible = rows.slice(start, start + STEP_WINDOW);
@@ -82,6 +93,11 @@ export function PlanScreen({ state, dispatch, active }: ScreenProps) {
         Plan for {plan.cluster} (auth {plan.auth}): {needed} step(s), {plan.reloads} reload(s),{' '}
         {plan.restarts > 0 ? <Tone tone="bad">{plan.restarts} restart(s)</Tone> : '0 restarts'}
       </Text>
+      {plan.topology === 'pg_auto_failover' ? (
+        <Text wrap="wrap">
+          <Tone tone="accent">pg_auto_failover formation</Tone>: {formationOf(plan)}
+        </Text>
+      ) : null}
       {state.runAction?.kind === 'resume' ? (
         <Text wrap="truncate-end">
           <Tone tone="warn">Rest of run {state.runAction.runId}</Tone>: cut-off steps are undone first

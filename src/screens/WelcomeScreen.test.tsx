@@ -10,9 +10,9 @@ describe('WelcomeScreen', () => {
     const w = await renderWizard({ ...initialState(), welcome: { inventories: ['prod.yaml'], runs: [] } });
     const f = w.frame();
     expect(f).toContain('❯ First-time hardening');
-    expect(f).toContain('Upgrade pg_auto_failover to SSL — coming in a later version');
+    expect(f).toContain('Upgrade pg_auto_failover to SSL');
+    expect(f).not.toContain('coming in a later version');
     expect(f).toContain('Certificate re-issue / rotation\n');
-    expect(f).not.toContain('rotation — coming in a later version');
     expect(f).toContain('Audit (read-only)');
     expect(f).toContain('Inventory here: prod.yaml');
   });
@@ -31,12 +31,12 @@ describe('WelcomeScreen', () => {
     expect(f).toContain('  ! Interrupted run 20260101T000000Z-abcdef on pg1, pg2 · 1 step(s) cut off');
   });
 
-  it('a later job explains itself and stays; Enter on hardening goes to the inventory', async () => {
+  it('↓⏎ chooses the pg_auto_failover job, counted in the hardening flow; Esc, then ⏎ on hardening', async () => {
     const w = await renderWizard(initialState());
     await w.press(KEY.down, KEY.enter);
     expect(w.intents).toEqual([{ type: 'job:choose', job: 'pgautofailover' }]);
-    expect(w.frame()).toMatch(/Upgrade pg_auto_failover to SSL is coming in a later version/);
-    await w.press(KEY.up, KEY.enter);
+    expect(w.frame()).toContain('1/8 Inventory');
+    await w.press(KEY.escape, KEY.up, KEY.enter);
     expect(w.intents.at(-1)).toEqual({ type: 'job:choose', job: 'harden' });
     expect(w.frame()).toContain('1/8 Inventory');
   });

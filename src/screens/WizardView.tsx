@@ -67,7 +67,11 @@ const HARDEN_FLOW: Screen[] = [
 ];
 
 const ROTATE_FLOW: Screen[] = ['inventory', 'preflight', 'rotate', 'plan', 'apply', 'verify', 'done'];
-const FLOWS: Partial<Record<Job, Screen[]>> = { harden: HARDEN_FLOW, rotate: ROTATE_FLOW };
+const FLOWS: Partial<Record<Job, Screen[]>> = {
+  harden: HARDEN_FLOW,
+  pgautofailover: HARDEN_FLOW,
+  rotate: ROTATE_FLOW,
+};
 
 type LogItem = { key: string; step: DoneLine } | { key: string; row: VerifyRowView };
 

@@ -69,4 +69,31 @@ export interface HardenContext {
   serverSlot?: ServerSlot | undefined;
   /** Passwords by role for the md5 → SCRAM reset; never in a plan, a journal or an event. */
   passwords: ReadonlyMap<string, string>;
+  /** Topology pg_auto_failover: what pg_autoctl says about this node (absent for other topologies). */
+  autoctl?: AutoctlFacts | undefined;
+}
+
+/** A pg_auto_failover node as detection found it (src/topologies/pg-auto-failover-detect.ts). */
+export interface AutoctlFacts {
+  kind: 'monitor' | 'keeper';
+  /** Keeper: its current state on the monitor (primary, secondary, …). */
+  state?: string | undefined;
+  /** pg_autoctl.cfg (`pg_autoctl show file --config`). */
+  cfgPath: string;
+  /** The OS user's home: ~/.pgpass and ~/.postgresql live there. */
+  home: string;
+  /** pg_autoctl.cfg as `section.key` → value, with any password removed (never kept here). */
+  config: Record<string, string>;
+  /** hba_level = skip (created with --skip-pg-hba): pg_autoctl never edits pg_hba.conf, pgharden owns it. */
+  skipPgHba: boolean;
+  monitor: { name: string; host: string; port: number };
+  /** Every data node of the formation (host and port as pg_autoctl registered them). */
+  dataNodes: { name: string; host: string; port: number }[];
+  /**
+   * Set by a pgaf step's undo once the engine restored a file pg_autoctl reads (pg_autoctl.cfg and
+   * what it generates): the node's service is restarted ONCE, after every step of the node is
+   * undone (autoctlAfterRollback), not by each step (pg_autoctl's supervisor budget, see
+   * restartNodeService).
+   */
+  restored?: boolean | undefined;
 }

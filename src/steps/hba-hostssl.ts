@@ -8,6 +8,7 @@ import { plainStartup } from '../remote/pg-wire.js';
 import { psqlQueries } from '../remote/psql.js';
 import { shellJoin } from '../remote/shell.js';
 import type { AuthMode, HardenContext } from './context.js';
+import { pgafHbaRules } from './pgaf-ident-map.js';
 import { inspectRemote, plainReload, streamFromNode } from './tls-files.js';
 import {
   certCommonName,
@@ -41,9 +42,14 @@ export function certRolesOf(h: HardenContext): {
     }));
 }
 
+// check() re-reads pg_hba.conf (plan() is pure and takes it from here): pg_autoctl adds rules of its
+// own between preflight and this step (at a keeper's restart it writes hba lines for the other
+// nodes), and what the step converts must be the file as it is when it runs.
+const hbaTexts = new WeakMap<object, string>();
+
 export function hbaTransformOf(h: HardenContext): HbaTransform {
   const auth = h.auth;
-  return transformHba(h.facts.pg.hbaText, {
+  return transformHba(hbaTexts.get(h) ?? h.facts.pg.hbaText, {
     auth,
     network: h.inventory.network,
     certRoles: certRolesOf(h),
@@ -53,6 +59,7 @@ export function hbaTransformOf(h: HardenContext): HbaTransform {
         : (h.inventory.roles ?? [])
             .filter((r) => r.auth === 'scram')
             .map((r) => ({ name: r.name, kind: r.kind })),
+    extraRules: pgafHbaRules(h),
     operator: {
       osUser: h.facts.osUser,
       user: h.node.pg?.superuser ?? 'postgres',
@@ -87,6 +94,12 @@ export const hbaHostssl = defineStep<HardenContext>({
   after: ['auth.scram-migration', 'auth.cert-auth', 'tls.reload'],
   async check(ctx) {
     await readIdentText(ctx);
+    const h = ctx.facts;
+    const hba = await ctx.session.readFile(h.facts.pg.hbaFile, {
+      asUser: h.facts.osUser,
+      signal: ctx.signal,
+    });
+    hbaTexts.set(h, hba.toString('utf8'));
     const t = hbaTransformOf(ctx.facts);
     return t.after !== t.before;
   },

@@ -74,6 +74,8 @@ export interface ManagedInput {
    * managed block keeps the cluster's certificate rules from applying to them.
    */
   scramRoles?: readonly { name: string; kind: string }[] | undefined;
+  /** Topology rules for the managed block, after the non-TLS rejects (pg_auto_failover cert rules). */
+  extraRules?: readonly string[] | undefined;
 }
 
 const dbOf = (role: { kind: string }): string => (role.kind === 'replication' ? 'replication' : 'all');
@@ -84,7 +86,11 @@ const dbOf = (role: { kind: string }): string => (role.kind === 'replication' ? 
  * own auth under a cert mode.
  */
 export function managedRules(input: ManagedInput): string[] {
-  const rules = ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl all all ::/0 reject'];
+  const rules = [
+    'hostnossl all all 0.0.0.0/0 reject',
+    'hostnossl all all ::/0 reject',
+    ...(input.extraRules ?? []),
+  ];
   for (const role of input.scramRoles ?? []) {
     for (const cidr of input.network)
       rules.push(`hostssl ${dbOf(role)} ${hbaName(role.name)} ${cidr} scram-sha-256`);

@@ -15,6 +15,7 @@ import { loginCredential, resolveCredentials } from './credentials.js';
 import { certExpiryRow, type VerifyRow } from './evaluate.js';
 import { peerProbes } from './peer.js';
 import { verifyPooler } from './pooler.js';
+import { formationOf, monitorRows } from './pgaf.js';
 import { probeNode, sanNames, type ProbeContext } from './probes.js';
 import { pgConnectionOf, queryRows, type QueryContext } from './queries.js';
 
@@ -110,6 +111,20 @@ export async function runVerify(
       standbys: Math.max(declared, discovered),
     };
     const peerUser = loginCredential(creds)?.role ?? creds[0]?.role ?? 'postgres';
+    // pg_auto_failover: the formation's own checks; its monitor has no standbys of its own.
+    const signal = options.signal ?? new AbortController().signal;
+    const pgaf =
+      inventory.topology === 'pg_auto_failover' || inventory.nodes.some((n) => n.role === 'monitor')
+        ? await formationOf(inventory, outcomes, sessions, signal)
+        : { formation: undefined, rows: [] };
+    pgaf.rows.forEach(emit);
+    const isMonitor = (name: string): boolean =>
+      pgaf.formation?.nodes.get(name)?.kind === 'monitor' ||
+      inventory.nodes.find((n) => n.name === name)?.role === 'monitor';
+    const pgafWork =
+      pgaf.formation === undefined
+        ? Promise.resolve()
+        : monitorRows(pgaf.formation, outcomes, sessions, signal).then((r) => r.forEach(emit));
 
     await Promise.all(
       inventory.nodes.map(async (node) => {
@@ -136,8 +151,9 @@ export async function runVerify(
             });
           } else {
             const pg = facts.pg;
+            const ctx = isMonitor(node.name) ? { ...queryCtx, standbys: 0 } : queryCtx;
             work.push(
-              queryRows(session, node.name, conn, queryCtx, options.signal).then(
+              queryRows(session, node.name, conn, ctx, options.signal).then(
                 (r) => r.forEach(emit),
                 (err: unknown) =>
                   emit({ node: node.name, check: 'node.queries', ok: false, value: errorText(err) }),
@@ -187,6 +203,7 @@ export async function runVerify(
           .map(async (p) => verifyPooler(p, await readOptional(join(pki, `${p.name}.crt`)), probeCtx, emit)),
       );
     }
+    await pgafWork;
   } finally {
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
   }

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { InterruptedError, RolledBackError, UsageError } from '../core/errors.js';
 import type { HostKeyInfo } from '../remote/types.js';
 import { WizardController } from './controller.js';
+import type { PlanDocument } from '../core/harden.js';
 import type { WizardEngine } from './port.js';
 import { CERTS, INVENTORY, PLAN } from './test-fixtures.js';
 
@@ -485,6 +486,38 @@ describe('wizard controller: per-role auth', () => {
     c.dispatch({ type: 'certs:generate' });
     await tick();
     expect(seen).toEqual([{ app: 'cert', replicator: 'cluster' }, 'certificates scram generate']);
+  });
+});
+
+describe('wizard controller: the pg_auto_failover job (issue #7)', () => {
+  async function planAs(topology: PlanDocument['topology']): Promise<WizardController> {
+    const engine = fakeEngine({
+      preflight: () => Promise.resolve({ details: [], findings: [] }),
+      plan: () => Promise.resolve({ ...PLAN, topology }),
+    });
+    const c = new WizardController(engine);
+    c.dispatch({ type: 'job:choose', job: 'pgautofailover' });
+    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
+    await tick();
+    c.dispatch({ type: 'preflight:continue' });
+    c.dispatch({ type: 'auth:choose', auth: 'scram' });
+    c.dispatch({ type: 'certs:generate' });
+    await tick();
+    c.dispatch({ type: 'certs:continue' });
+    await tick();
+    return c;
+  }
+
+  it('runs the first-time hardening flow up to the plan when a formation is detected', async () => {
+    const c = await planAs('pg_auto_failover');
+    expect(c.getState()).toMatchObject({ screen: 'plan', job: 'pgautofailover' });
+    expect(c.getState().plan?.topology).toBe('pg_auto_failover');
+  });
+
+  it('refuses a cluster pg_autoctl does not manage, with the error on screen', async () => {
+    const c = await planAs('streaming');
+    expect(c.getState().screen).not.toBe('plan');
+    expect(c.getState().error?.code).toBe('wizard.not-pg-auto-failover');
   });
 });
 

@@ -2,7 +2,7 @@
 // then the effect of the intent (if any) calls the engine and feeds its events and results back as
 // actions. No React here: a hook under src/screens subscribes to it.
 import { runAbortController } from '../core/abort.js';
-import { InterruptedError, toPghardenError, type ExitCode } from '../core/errors.js';
+import { InterruptedError, toPghardenError, UsageError, type ExitCode } from '../core/errors.js';
 import type { HostKeyInfo, UnknownHostKeyDecision } from '../remote/types.js';
 import type { EngineHooks, WizardEngine } from './port.js';
 import { canGoBack, finalExitCode, reduce } from './reducer.js';
@@ -255,6 +255,15 @@ export class WizardController {
         const auth = after.auth;
         if (auth === undefined || after.busy === undefined || after.busy === before.busy) return;
         const plan = await this.#operation((e, signal) => e.plan(auth, this.#hooks(), signal));
+        // The pg_auto_failover job runs the same flow; the planner detects the formation from the
+        // nodes. Without one, this job has nothing to do (first-time hardening is the other job).
+        if (this.#state.job === 'pgautofailover' && plan.topology !== 'pg_auto_failover') {
+          throw new UsageError(
+            'wizard.not-pg-auto-failover',
+            'no pg_auto_failover formation found on these nodes (pg_autoctl manages none of them)',
+            'check the inventory, or choose first-time hardening',
+          );
+        }
         this.#apply({ type: 'plan:ready', plan });
         return;
       }

@@ -31,10 +31,10 @@ describe('wizard reducer: the first-time hardening flow', () => {
     expect(screens).toEqual(['welcome', 'inventory', 'preflight', 'auth', 'certificates', 'plan']);
   });
 
-  it('a job the engine cannot run yet stays on welcome with an error', () => {
+  it('every job is one the engine runs: the pg_auto_failover job goes to the inventory (#7)', () => {
     const s = reduce(initialState(), { type: 'job:choose', job: 'pgautofailover' });
-    expect(s.screen).toBe('welcome');
-    expect(s.error?.message).toMatch(/coming in a later version/);
+    expect(s.screen).toBe('inventory');
+    expect(s.error).toBeUndefined();
   });
 
   it('rotation goes from preflight to the rotation screen, not to auth and certificates', () => {

@@ -10,7 +10,7 @@ import type { AuthMode } from '../steps/context.js';
 export const JOBS = ['harden', 'pgautofailover', 'rotate', 'audit'] as const;
 export type Job = (typeof JOBS)[number];
 /** Jobs this version's engine can run; the others are shown as coming later. */
-export const SUPPORTED_JOBS: readonly Job[] = ['harden', 'rotate', 'audit'];
+export const SUPPORTED_JOBS: readonly Job[] = ['harden', 'pgautofailover', 'rotate', 'audit'];
 
 export type Screen =
   | 'welcome'

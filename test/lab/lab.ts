@@ -37,6 +37,8 @@ export interface UpOptions {
   nodes?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** pg_auto_failover only: data nodes created with `--skip-pg-hba` (pg_autoctl never edits their pg_hba.conf). */
+  skipPgHba?: boolean;
 }
 
 /** The sudo password is shared by all running variants (one OS user): reuse a running lab's. */
@@ -73,7 +75,7 @@ export async function up(variant: LabVariant, opts: UpOptions = {}): Promise<Lab
   const rec = new StartedRecorder(variant);
   await rec.flush();
   try {
-    const lab = await bringUp(variant, hosts, rec, log);
+    const lab = await bringUp(variant, hosts, rec, log, opts.skipPgHba === true);
     const state: LabState = {
       ...lab,
       pids: rec.started.pids,
@@ -98,6 +100,7 @@ async function bringUp(
   hosts: HostSpec[],
   rec: StartedRecorder,
   log: (line: string) => void,
+  skipPgHba = false,
 ): Promise<Lab> {
   const op = operatorPaths(variant);
   const users = await ensureUsers(hosts.map((h) => ({ name: h.user, home: homeOf(variant, h.name) })));
@@ -118,6 +121,7 @@ async function bringUp(
     passwords,
     rec,
     log,
+    skipPgHba,
   };
   const hostKeys: { host: string; hostKey: string }[] = [];
   const sshds = hosts.map(async (h) => {

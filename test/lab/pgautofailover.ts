@@ -92,18 +92,30 @@ export async function createMonitor(monitor: PgNode): Promise<void> {
   await create(monitor, ['create', 'monitor', ...common(monitor)]);
 }
 
-/** First data node (initdb'd by us with superuser postgres), or a later one (pg_autoctl clones it). */
-export async function createDataNode(node: PgNode, monitor: PgNode, first: boolean): Promise<void> {
+/**
+ * First data node (initdb'd by us with superuser postgres), or a later one (pg_autoctl clones it).
+ * `skipPgHba`: `--skip-pg-hba` (pg_autoctl 2.0 takes it for data nodes only, not `create monitor`).
+ */
+export async function createDataNode(
+  node: PgNode,
+  monitor: PgNode,
+  first: boolean,
+  skipPgHba = false,
+): Promise<void> {
   await mkdirOwned(node.socketDir, 0o755, node.user);
   if (first) await initdbTrust(node);
   await create(node, [
     'create',
     'postgres',
-    ...common(node),
+    // --auth and --skip-pg-hba are mutually exclusive ("Please use either --auth or --skip-pg-hba").
+    ...(skipPgHba
+      ? common(node).filter((x, i, all) => x !== '--auth' && all[i - 1] !== '--auth')
+      : common(node)),
     '--name',
     node.name,
     '--monitor',
     monitorUri(monitor),
+    ...(skipPgHba ? ['--skip-pg-hba'] : []),
   ]);
   // pg_basebackup copied the first node's listen address, socket dir and cluster_name: make them this node's.
   if (!first) await writeLabConf(node, 'autoctl');

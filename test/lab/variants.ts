@@ -46,6 +46,8 @@ export interface VariantContext {
   passwords: Record<string, string>;
   rec: StartedRecorder;
   log: (line: string) => void;
+  /** pg_auto_failover: `--skip-pg-hba` on the data nodes. */
+  skipPgHba?: boolean;
 }
 
 export interface VariantResult {
@@ -151,7 +153,7 @@ export async function upPgAutoFailover(ctx: VariantContext): Promise<VariantResu
   ctx.log(`lab ${ctx.variant}: monitor running`);
   // Data nodes one after the other: the first registers as single/primary, the next is cloned from it.
   for (const [i, n] of data.entries()) {
-    await createDataNode(n, monitor, i === 0);
+    await createDataNode(n, monitor, i === 0, ctx.skipPgHba === true);
     await ctx.rec.pid(await runKeeper(n));
     ctx.log(`lab ${ctx.variant}: ${n.name} created, keeper running`);
   }

@@ -23,6 +23,8 @@ export function renderPlan(out: NodeJS.WritableStream, style: Style, plan: PlanD
     .map((ph, i) => `${i + 1}. ${ph.map((e) => `${e.node} [${e.steps.join(', ')}]`).join(' ∥ ')}`)
     .join('\n   ');
   out.write(`order:\n   ${order}\n\n`);
+  for (const note of plan.notes ?? []) out.write(`${style('yellow', '!')} ${note}\n`);
+  if ((plan.notes ?? []).length > 0) out.write('\n');
   for (const n of plan.nodes) {
     out.write(`${style('bold', `${n.node} ${n.host} (${n.role})`)}\n`);
     for (const st of n.steps) {
