@@ -90,8 +90,9 @@ function fakeEngine(over: Partial<WizardEngine> = {}): WizardEngine & { calls: s
   };
 }
 
-async function toPlan(c: WizardController): Promise<void> {
-  c.dispatch({ type: 'job:choose', job: 'harden' });
+/** Job → inventory → preflight (its host key accepted once) → continue. */
+async function throughPreflight(c: WizardController, job: 'harden' | 'rotate' = 'harden'): Promise<void> {
+  c.dispatch({ type: 'job:choose', job });
   c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
   await tick();
   const [prompt] = c.getState().prompts.hostKeys;
@@ -99,6 +100,10 @@ async function toPlan(c: WizardController): Promise<void> {
   c.dispatch({ type: 'hostkey:answer', id: prompt!.id, decision: 'accept-once' });
   await tick();
   c.dispatch({ type: 'preflight:continue' });
+}
+
+async function toPlan(c: WizardController): Promise<void> {
+  await throughPreflight(c);
   c.dispatch({ type: 'auth:choose', auth: 'scram' });
   c.dispatch({ type: 'certs:generate' });
   await tick();
@@ -525,13 +530,7 @@ describe('wizard controller: rotation (job rotate)', () => {
   it('preflight → the certificates in use → a choice planned by the engine → Esc puts the PKI back → apply, verify', async () => {
     const engine = fakeEngine();
     const c = new WizardController(engine);
-    c.dispatch({ type: 'job:choose', job: 'rotate' });
-    c.dispatch({ type: 'inventory:load', path: 'inv.yaml' });
-    await tick();
-    const [prompt] = c.getState().prompts.hostKeys;
-    c.dispatch({ type: 'hostkey:answer', id: prompt!.id, decision: 'accept-once' });
-    await tick();
-    c.dispatch({ type: 'preflight:continue' });
+    await throughPreflight(c, 'rotate');
     await tick();
     expect(c.getState()).toMatchObject({ screen: 'rotate', busy: undefined });
     expect(c.getState().rotation?.view?.certs[0]?.daysLeft).toBe(5);

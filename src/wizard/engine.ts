@@ -299,62 +299,42 @@ export function createEngine(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       if (certs === undefined) throw notYet('choose certificates');
       started = { run: planned, pkiDir: certs.dir };
       verified = undefined;
-      if (rotation !== undefined) {
-        const r = rotation;
-        r.applied = true;
-        try {
-          const { result, journalPath } = await applyPlanned({
-            ...planned,
-            inventory: loaded.inventory,
-            inventoryPath: loaded.path,
-            certs: 'import',
-            pkiDir: r.pkiDir,
-            job: 'rotate',
-            archive: r.snapshot,
-            stateDir: stateDir(env),
-            connectOptions: connectOptions(hooks),
-            onReconnected: (x) => reconnected.push(x),
-            bus: busFor(hooks),
-            signal,
-          });
-          return { runId: result.runId, journal: journalPath };
-        } catch (err) {
-          // Rolled back (or never started): the nodes serve the old pairs, so the PKI directory
-          // must say so too — as `pgharden rotate` does. A failed rollback leaves it for `rollback`.
-          if (toPghardenError(err).code !== 'rollback.failed') await restorePki(r.pkiDir, r.snapshot);
-          throw err;
-        } finally {
-          rotation = undefined;
-        }
-      }
-      if (resuming !== undefined) {
-        const r = await runResumed(
-          {
-            ...planned,
-            inventory: loaded.inventory,
-            stateDir: stateDir(env),
-            connectOptions: connectOptions(hooks),
-            onReconnected: (s) => reconnected.push(s),
-            bus: busFor(hooks),
-            signal,
-          },
-          resuming,
-        );
-        return { runId: r.result.runId, journal: r.journalPath };
-      }
-      const { result, journalPath } = await applyPlanned({
+      // What every run of this wizard session needs, whichever kind it is.
+      const frame = {
         ...planned,
         inventory: loaded.inventory,
-        inventoryPath: loaded.path,
-        certs: certs.source.kind,
-        pkiDir: certs.dir,
         stateDir: stateDir(env),
         connectOptions: connectOptions(hooks),
-        onReconnected: (s) => reconnected.push(s),
+        onReconnected: (x: RemoteSession) => reconnected.push(x),
         bus: busFor(hooks),
         signal,
-      });
-      return { runId: result.runId, journal: journalPath };
+      };
+      if (resuming !== undefined) {
+        const r = await runResumed(frame, resuming);
+        return { runId: r.result.runId, journal: r.journalPath };
+      }
+      const r = rotation;
+      if (r !== undefined) r.applied = true;
+      try {
+        const { result, journalPath } = await applyPlanned({
+          ...frame,
+          inventoryPath: loaded.path,
+          ...(r === undefined
+            ? { certs: certs.source.kind, pkiDir: certs.dir }
+            : { certs: 'import' as const, pkiDir: r.pkiDir, job: 'rotate' as const, archive: r.snapshot }),
+        });
+        return { runId: result.runId, journal: journalPath };
+      } catch (err) {
+        // A rotation rolled back (or never started): the nodes serve the old pairs, so the PKI
+        // directory must say so too — as `pgharden rotate` does. A failed rollback leaves it for
+        // `rollback RUN_ID`.
+        if (r !== undefined && toPghardenError(err).code !== 'rollback.failed') {
+          await restorePki(r.pkiDir, r.snapshot);
+        }
+        throw err;
+      } finally {
+        rotation = undefined;
+      }
     },
 
     async verify(hooks, signal): Promise<ExitCode> {

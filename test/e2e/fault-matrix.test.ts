@@ -23,7 +23,6 @@
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
@@ -32,7 +31,7 @@ import { badCert, fileUnwritable, sshDropped, type Fault, type FaultKind } from 
 import { pghardenLeftovers, snapshot } from './lab-snapshot.js';
 import { labInventory, primaryOf, streamingStandbys, labApplyArgs } from './lab-sql.js';
 import { writeReliabilityTable, type CaseResult } from './reliability-table.js';
-import { BIN, jsonEvents, runCli, type JsonEvent } from './rig.js';
+import { jsonEvents, runCli, runPausedAt, type JsonEvent } from './rig.js';
 
 let lab: Lab = await up('streaming');
 const work = await mkdtemp(join(tmpdir(), 'pgharden-faults-'));
@@ -96,37 +95,29 @@ interface Run {
 
 /** apply --yes paused at the case's step; the fault happens there; SIGUSR2 lets the run fail on it. */
 async function applyWithFault(c: Case, fault: Fault, state: string): Promise<Run> {
-  const child = execa('node', [BIN, ...labApplyArgs(lab, inventory, state, 'scram')], {
-    reject: false,
-    stdin: 'ignore',
-    env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: `${c.node}:${c.step}` },
-    timeout: 90_000,
-  });
   let skipped = false;
-  let injected: Promise<void> | undefined;
-  let buffered = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      const e = JSON.parse(line) as JsonEvent;
-      if (e['node'] !== c.node || e['step'] !== c.step) continue;
-      if (e.type === 'test:paused') {
-        injected = fault.inject().then(() => void child.kill('SIGUSR2'));
-        injected.catch(() => child.kill('SIGKILL'));
-      } else if (e.type === 'step:done' && e['skipped'] !== undefined) {
-        skipped = true;
-        child.kill('SIGINT');
-      }
-    }
-  });
-  const r = await child;
-  await injected; // a fault that could not be made fails the case here
+  const r = await runPausedAt(
+    labApplyArgs(lab, inventory, state, 'scram'),
+    `${c.node}:${c.step}`,
+    () => fault.inject(),
+    {
+      onEvent: (e, kill) => {
+        if (
+          e['node'] === c.node &&
+          e['step'] === c.step &&
+          e.type === 'step:done' &&
+          e['skipped'] !== undefined
+        ) {
+          skipped = true;
+          kill('SIGINT');
+        }
+      },
+    },
+  );
   const [runId] = await readdir(join(state, 'runs'));
   const text = await readFile(join(state, 'runs', runId ?? '', 'journal.jsonl'), 'utf8');
   return {
-    code: r.exitCode ?? -1,
+    code: r.code,
     events: jsonEvents(r.stdout),
     skipped,
     journal: text

@@ -9,12 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { up } from '../lab/lab.js';
 import type { Lab, LabPooler } from '../lab/types.js';
-import { BIN, checksums, jsonEvents, runCli, type JsonEvent } from './rig.js';
+import { checksums, jsonEvents, runCli, runPausedAt } from './rig.js';
 import { fileUnwritable } from './faults.js';
 import { confFiles, labApplyArgs, primaryOf, sql, streamingStandbys } from './lab-sql.js';
 
@@ -37,6 +36,26 @@ function throughPool(conninfo: string, query: string, password = lab.passwords['
       env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '5', PATH: process.env['PATH'] },
     },
   ).trim();
+}
+
+/** The status column of `SHOW POOL_NODES`, one per backend (plain connection to pgpool as app). */
+function poolNodeStatuses(): (string | undefined)[] {
+  const rows = execFileSync(
+    PSQL,
+    [
+      '-XAt',
+      '--csv',
+      '-d',
+      `host=${pool().host} port=${pool().port} user=app dbname=postgres sslmode=disable`,
+      '-c',
+      'SHOW POOL_NODES',
+    ],
+    { encoding: 'utf8', env: { PGPASSWORD: lab.passwords['app'] ?? '', PATH: process.env['PATH'] } },
+  );
+  return rows
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',')[3]);
 }
 
 const poolPid = async (): Promise<string> =>
@@ -198,49 +217,34 @@ describe('pgharden apply on the insecure pgpool lab', () => {
     const before = await checksums(files);
     const started = startTimes();
     const state = join(work, 'state');
-    const child = execa('node', [BIN, ...labApplyArgs(lab, inventory, state)], {
-      reject: false,
-      stdin: 'ignore',
-      env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: 'pool1:pgpool.configure' },
-      timeout: 110_000,
-    });
-    let injected: Promise<void> | undefined;
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const e = JSON.parse(line) as JsonEvent;
-        if (e.type !== 'test:paused') continue;
+    const r = await runPausedAt(
+      labApplyArgs(lab, inventory, state),
+      'pool1:pgpool.configure',
+      async () => {
         // The pooler's key, installed by pgpool.install-tls, no longer matches its certificate: the
         // restart with ssl = on cannot serve TLS, and the step fails after it restarted pgpool.
-        injected = (async () => {
-          const key = join(poolDir(), 'pgharden-tls', 'server.key');
-          execFileSync('openssl', [
-            'genpkey',
-            '-algorithm',
-            'EC',
-            '-pkeyopt',
-            'ec_paramgen_curve:P-256',
-            '-out',
-            `${key}.new`,
-          ]);
-          execFileSync('chown', [`${pool().osUser}:`, `${key}.new`]);
-          execFileSync('chmod', ['0600', `${key}.new`]);
-          await rename(`${key}.new`, key);
-        })().then(() => void child.kill('SIGUSR2'));
-        injected.catch(() => child.kill('SIGKILL'));
-      }
-    });
-    const r = await child;
-    await injected;
+        const key = join(poolDir(), 'pgharden-tls', 'server.key');
+        execFileSync('openssl', [
+          'genpkey',
+          '-algorithm',
+          'EC',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-out',
+          `${key}.new`,
+        ]);
+        execFileSync('chown', [`${pool().osUser}:`, `${key}.new`]);
+        execFileSync('chmod', ['0600', `${key}.new`]);
+        await rename(`${key}.new`, key);
+      },
+      { timeoutMs: 110_000 },
+    );
     const events = jsonEvents(r.stdout);
     expect(
       events.some((e) => e.type === 'step:failed' && e['node'] === 'pool1'),
       r.stdout.slice(-3000),
     ).toBe(true);
-    expect(r.exitCode, r.stdout.slice(-3000)).toBe(4);
+    expect(r.code, r.stdout.slice(-3000)).toBe(4);
     // pgpool 4.3 does not refuse a key that does not match: it comes up serving no TLS at all.
     const failed = events.find((e) => e.type === 'step:failed' && e['node'] === 'pool1');
     expect(JSON.stringify(failed)).toContain('serves no TLS');
@@ -250,26 +254,7 @@ describe('pgharden apply on the insecure pgpool lab', () => {
     expect(await streamingStandbys(lab)).toBe('2');
     // pgpool as it was: plain connections work again, every backend up.
     expect(throughPool('sslmode=disable', 'SELECT 1')).toBe('1');
-    const rows = execFileSync(
-      PSQL,
-      [
-        '-XAt',
-        '--csv',
-        '-d',
-        `host=${pool().host} port=${pool().port} user=app dbname=postgres sslmode=disable`,
-        '-c',
-        'SHOW POOL_NODES',
-      ],
-      {
-        encoding: 'utf8',
-        env: { PGPASSWORD: lab.passwords['app'] ?? '', PATH: process.env['PATH'] },
-      },
-    );
-    const statuses = rows
-      .trim()
-      .split('\n')
-      .map((l) => l.split(',')[3]);
-    expect(statuses).toEqual(['up', 'up', 'up']);
+    expect(poolNodeStatuses()).toEqual(['up', 'up', 'up']);
     expect(sql(primaryOf(lab), "SELECT count(*) FROM pg_authid WHERE rolpassword LIKE 'md5%'")).not.toBe('0');
   }, 120_000);
 
@@ -282,53 +267,22 @@ describe('pgharden apply on the insecure pgpool lab', () => {
     const fault = fileUnwritable(pg3, join(pg3.dataDir, 'pg_hba.conf'), false);
     await fault.prepare();
     try {
-      const child = execa('node', [BIN, ...labApplyArgs(lab, inventory, join(work, 'state'))], {
-        reject: false,
-        stdin: 'ignore',
-        env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: 'pg3:hba.hostssl' },
-        timeout: 110_000,
-      });
-      let injected: Promise<void> | undefined;
-      let buffered = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) {
-          if ((JSON.parse(line) as JsonEvent).type !== 'test:paused') continue;
-          injected = fault.inject().then(() => void child.kill('SIGUSR2'));
-          injected.catch(() => child.kill('SIGKILL'));
-        }
-      });
-      const r = await child;
-      await injected;
+      const r = await runPausedAt(
+        labApplyArgs(lab, inventory, join(work, 'state')),
+        'pg3:hba.hostssl',
+        () => fault.inject(),
+        { timeoutMs: 110_000 },
+      );
       await fault.clear();
       const events = jsonEvents(r.stdout);
-      expect(r.exitCode, r.stdout.slice(-3000)).toBe(4);
+      expect(r.code, r.stdout.slice(-3000)).toBe(4);
       const rollbacks = events.filter((e) => e.type === 'rollback:started').map((e) => String(e['node']));
       // pool1 (phase 3) only after every backend of phase 4.
       expect(rollbacks.at(-1), rollbacks.join(',')).toBe('pool1');
       expect(await checksums(files)).toEqual(before);
       const log = (await readFile(pool().logFile, 'utf8')).slice(logBefore);
       expect(log).not.toMatch(/health check failed|degenerate backend request|failover/i);
-      const rows = execFileSync(
-        PSQL,
-        [
-          '-XAt',
-          '--csv',
-          '-d',
-          `host=${pool().host} port=${pool().port} user=app dbname=postgres sslmode=disable`,
-          '-c',
-          'SHOW POOL_NODES',
-        ],
-        { encoding: 'utf8', env: { PGPASSWORD: lab.passwords['app'] ?? '', PATH: process.env['PATH'] } },
-      );
-      expect(
-        rows
-          .trim()
-          .split('\n')
-          .map((l) => l.split(',')[3]),
-      ).toEqual(['up', 'up', 'up']);
+      expect(poolNodeStatuses()).toEqual(['up', 'up', 'up']);
       expect(await streamingStandbys(lab)).toBe('2');
     } finally {
       await fault.release();

@@ -51,3 +51,48 @@ export async function checksums(paths: string[]): Promise<Record<string, string>
   }
   return out;
 }
+
+/**
+ * Runs the CLI with PGHARDEN_TEST_PAUSE_AT=`pauseAt` (node:step): when the run reports that it paused
+ * there, `atPause` makes the fault, then SIGUSR2 lets the run go on into it (SIGKILL if the fault
+ * could not be made: that rejects here). `onEvent` sees every JSON event as it arrives.
+ */
+export async function runPausedAt(
+  args: string[],
+  pauseAt: string,
+  atPause: () => Promise<void>,
+  options: {
+    timeoutMs?: number;
+    onEvent?: (e: JsonEvent, kill: (signal: NodeJS.Signals) => void) => void;
+  } = {},
+): Promise<CliRun> {
+  const started = performance.now();
+  const child = execa('node', [BIN, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    env: { CI: 'true', NO_COLOR: '1', PGHARDEN_TEST_PAUSE_AT: pauseAt },
+    timeout: options.timeoutMs ?? 90_000,
+  });
+  let injected: Promise<void> | undefined;
+  let buffered = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      const e = JSON.parse(line) as JsonEvent;
+      options.onEvent?.(e, (signal) => child.kill(signal));
+      if (e.type !== 'test:paused' || injected !== undefined) continue;
+      injected = atPause().then(() => void child.kill('SIGUSR2'));
+      injected.catch(() => child.kill('SIGKILL'));
+    }
+  });
+  const r = await child;
+  await injected; // a fault that could not be made fails the caller here
+  return {
+    code: r.exitCode ?? -1,
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+    ms: performance.now() - started,
+  };
+}

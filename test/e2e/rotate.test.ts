@@ -12,7 +12,14 @@ import { up } from '../lab/lab.js';
 import type { Lab, LabNode } from '../lab/types.js';
 import { checksums, jsonEvents, runCli } from './rig.js';
 import { confFiles, labApplyArgs, labInventory, primaryOf, sql, streamingStandbys } from './lab-sql.js';
-import { confirmApply, ending, expectCleanScreens, expectOneFrame, WizardRig } from './wizard-rig.js';
+import {
+  confirmApply,
+  ending,
+  expectCleanScreens,
+  expectOneFrame,
+  loadInventory,
+  WizardRig,
+} from './wizard-rig.js';
 
 let lab: Lab;
 let work: string;
@@ -305,16 +312,7 @@ describe('pgharden rotate (leaf re-issue, same CA)', () => {
       const started = startTimes();
       const pkiBefore = await localPki();
       const t = rig.start();
-      await t.waitFor(/❯ First-time hardening/);
-      t.keys('Down', 'Down');
-      await t.waitFor('❯ Certificate re-issue / rotation');
-      t.keys('Enter');
-      await t.waitFor('❯ Load an inventory file…');
-      t.keys('Enter');
-      await t.waitFor('Inventory file (YAML');
-      t.type(inv);
-      await t.waitFor(inv);
-      t.keys('Enter');
+      await loadInventory(t, inv, { label: 'Certificate re-issue / rotation', downs: 2 });
       await t.waitFor(/Preflight of lab-streaming: done/, { ms: 60_000 });
       t.keys('Enter');
       const view = await t.waitFor('❯ Re-issue every server certificate', { ms: 60_000 });

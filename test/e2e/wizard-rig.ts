@@ -67,9 +67,15 @@ export class WizardRig {
   }
 }
 
-/** Welcome → inventory (typed path): the preflight begins. */
-export async function loadInventory(t: Terminal, inventory: string): Promise<void> {
+/** Welcome → the job (default: first-time hardening) → inventory (typed path): the preflight begins. */
+export async function loadInventory(
+  t: Terminal,
+  inventory: string,
+  job: { label: string; downs: number } = { label: 'First-time hardening', downs: 0 },
+): Promise<void> {
   await t.waitFor(/❯ First-time hardening/);
+  for (let i = 0; i < job.downs; i++) t.keys('Down');
+  await t.waitFor(`❯ ${job.label}`);
   t.keys('Enter');
   await t.waitFor('❯ Load an inventory file…');
   t.keys('Enter');
