@@ -64,6 +64,14 @@ export interface PgpoolFacts {
   srCheckUser: string;
   /** Settings pgharden reads or changes, as pgpool reads them now ('' when unset). */
   settings: Record<string, string>;
+  /** pgpool_status in `logdir`: which backends pgpool holds up or down across restarts. */
+  statusFile: string;
+  /**
+   * Its content before the run (undefined: absent). A rollback restart puts it back, so pgpool comes
+   * back with the backend states it had: one it marked down while the backends were being changed
+   * (a health check that hit a reload under load) would otherwise stay detached after the restart.
+   */
+  statusText?: string | undefined;
 }
 
 export const PGPOOL_READ_SETTINGS = [
@@ -285,6 +293,16 @@ export async function gatherPgpoolFacts(
     );
   }
   const pp = Buffer.from(files.get('pp') ?? '', 'base64').toString('utf8');
+  const statusFile = posix.join(resolveAgainst(confDir, settings['logdir'] || '/tmp'), 'pgpool_status');
+  const status = (
+    await sh(
+      session,
+      osUser,
+      'if [ -r "$1" ]; then base64 -w 0 -- "$1"; else echo -; fi',
+      [statusFile],
+      signal,
+    )
+  ).trim();
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(proc.get('version') ?? '')?.[1] ?? '';
   return {
     name: pooler.name,
@@ -307,6 +325,8 @@ export async function gatherPgpoolFacts(
         : {}),
       ...(keyEnv !== '' ? { keyFileEnv: keyEnv } : {}),
     },
+    statusFile,
+    ...(status === '-' ? {} : { statusText: Buffer.from(status, 'base64').toString('utf8') }),
     hbaFile,
     hbaText,
     pcpFile,

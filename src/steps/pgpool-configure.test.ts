@@ -20,6 +20,7 @@ function pgpoolFacts(over: Partial<PgpoolFacts> = {}): PgpoolFacts {
     port: 9999,
     socketDir: '/var/run/postgresql',
     pidFile: '/run/pgpool/pgpool.pid',
+    statusFile: '/tmp/pgpool_status',
     process: {
       pid: 42,
       argv: ['/usr/sbin/pgpool', '-n', '-f', '/etc/pgpool2/pgpool.conf'],

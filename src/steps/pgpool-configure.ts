@@ -229,7 +229,7 @@ export const pgpoolConfigure = defineStep<HardenContext>({
     // Not restarted by us (failed before) and still the original process: the restored files are
     // what it runs with already (pool_passwd is read at each login).
     if (now === pg.process.pid) return;
-    await restartPgpool(session, pg, now, signal);
+    await restartPgpool(session, pg, now, signal, true);
     await waitPoolNodesUp(session, handleOf(f), false, { signal });
   },
 });

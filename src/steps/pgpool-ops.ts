@@ -252,11 +252,17 @@ export async function waitPoolNodesUp(
 // start the same argv detached, wait for a new pid in the pid file, then until pgpool answers on its
 // port (any answer, an authentication error included: the pid file is written ~0.3 s before it
 // listens). Prints the new pid.
-const RESTART_SH = `pidf=$1; old=$2; dir=$3; log=$4; exe=$5; host=$6; port=$7; shift 7
+const RESTART_SH = `pidf=$1; old=$2; dir=$3; log=$4; exe=$5; host=$6; port=$7; sf=$8; sb=$9; shift 9
 alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 if [ -n "$old" ] && alive "$old"; then
   kill -INT "$old" 2>/dev/null || true
   i=0; while alive "$old"; do i=$((i+1)); [ $i -gt 600 ] && { echo "pgpool $old did not stop in 30 s" >&2; exit 1; }; sleep 0.05; done
+fi
+# pgpool_status as it was (written by the pgpool that just stopped): '-' = it did not exist.
+if [ -n "$sf" ]; then
+  if [ "$sb" = - ]; then rm -f -- "$sf"
+  else printf '%s' "$sb" | base64 -d > "$sf.pgharden-tmp" && mv -f -- "$sf.pgharden-tmp" "$sf" || exit 1
+  fi
 fi
 [ -n "$log" ] && { : >> "$log"; } 2>/dev/null || log=/dev/null
 cd "$dir" || exit 1
@@ -287,6 +293,8 @@ export async function restartPgpool(
   pg: PgpoolFacts,
   oldPid: number | undefined,
   signal?: AbortSignal,
+  /** Rollback: pgpool_status back to its content before the run (PgpoolFacts.statusText) before the start. */
+  restoreStatus = false,
 ): Promise<number> {
   const [, ...args] = pg.process.argv;
   const out = await runAs(
@@ -301,6 +309,8 @@ export async function restartPgpool(
       pg.process.exe,
       pg.host,
       String(pg.port),
+      restoreStatus ? pg.statusFile : '',
+      pg.statusText === undefined ? '-' : Buffer.from(pg.statusText).toString('base64'),
       ...args,
     ],
     'restarting pgpool',
