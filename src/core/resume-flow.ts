@@ -79,6 +79,8 @@ export function runResumed(
       journal,
       bus: req.bus,
       signal: req.signal,
+      // As the run's first part had it (pg_auto_failover: a rollback waits for the formation).
+      rollbackTimeoutMs: req.run.rollbackTimeoutMs,
       note,
     }),
   );
